@@ -1,0 +1,264 @@
+"""Django-style filters (``subject__lab__name__icontains="cortex"``) parsed into the AST.
+
+Every part of a key is checked against the schema, so an unknown model, field, relation or
+lookup is a :class:`QueryValidationError` that names the key and what would have been valid.
+Conditions reaching across the same relation are grouped under one :class:`Related`, so
+``experiments__date__gt=d, experiments__number=2`` asks for one experiment that satisfies both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from labstore.errors import InvalidInput, QueryValidationError
+from labstore.query.ast import ALL_LOOKUPS, And, Condition, Node, OrderKey, Related, lookups_for
+from labstore.schema.registry import COMMON_FIELDS, Registry
+from labstore.schema.types import Model
+from labstore.schema.values import coerce_kind
+
+_SEPARATOR = "__"
+
+
+def _fail(path: str, message: str, **details: Any) -> QueryValidationError:
+    return QueryValidationError(f"{path}: {message}", {"path": path, **details})
+
+
+@dataclass
+class _Leaf:
+    steps: tuple[str, ...]
+    condition: Condition
+
+
+def field_names(registry: Registry, model: Model) -> list[str]:
+    """Every name a filter may start with on ``model``."""
+    names = [f.name for f in model.fields] + [r.name for r in model.relations]
+    names += [f.name for f in COMMON_FIELDS]
+    names += list(registry.children(model))
+    return sorted(names)
+
+
+def parse_value(
+    registry: Registry,
+    model: Model,
+    name: str,
+    lookup: str,
+    raw: Any,
+    path: str,
+    *,
+    strict: bool,
+) -> Any:
+    """Type one filter value for ``model.name`` under ``lookup``."""
+    relation = model.relation(name)
+    if lookup == "isnull":
+        return coerce_kind("bool", _single(raw, path), path, strict=strict)
+    if lookup in ("in", "range"):
+        items = _as_list(raw, split=not strict)
+        if lookup == "range" and len(items) != 2:
+            raise _fail(path, "range takes exactly two values, low and high")
+        if lookup == "in" and not items:
+            raise _fail(path, "'in' needs at least one value")
+        return tuple(
+            _scalar(registry, model, name, relation is not None, item, f"{path}[{i}]", strict)
+            for i, item in enumerate(items)
+        )
+    return _scalar(registry, model, name, relation is not None, _single(raw, path), path, strict)
+
+
+def _scalar(
+    registry: Registry, model: Model, name: str, is_relation: bool, raw: Any, path: str,
+    strict: bool,
+) -> Any:
+    if is_relation:
+        return relation_id(registry, model, name, raw, path)
+    field = registry.any_field(model, name)
+    assert field is not None
+    kind = "str" if field.kind in ("json", "array") else field.kind
+    return coerce_kind(kind, raw, path, strict=strict)
+
+
+def relation_id(registry: Registry, model: Model, name: str, raw: Any, path: str) -> str:
+    """The parent id a relation value names: an id, a location, or an object with a location."""
+    target = registry.parent(model, name)
+    location = getattr(raw, "location", None)
+    if isinstance(location, str):
+        raw = location
+    if isinstance(raw, dict) and isinstance(raw.get("location"), str):
+        raw = raw["location"]
+    if not isinstance(raw, str) or not raw:
+        raise InvalidInput(
+            f"{path}: expected the id or location of a {target.key}, got {raw!r}",
+            {"path": path},
+        )
+    if "/" in raw:
+        key, _, ident = raw.rpartition("/")
+        if key != target.key:
+            raise InvalidInput(
+                f"{path}: {raw!r} is not a {target.key}", {"path": path, "expected": target.key}
+            )
+        return ident
+    return raw
+
+
+def _single(raw: Any, path: str) -> Any:
+    if isinstance(raw, list | tuple):
+        if len(raw) != 1:
+            raise _fail(path, "given more than once; use __in for several values")
+        return raw[0]
+    return raw
+
+
+def _as_list(raw: Any, *, split: bool) -> list[Any]:
+    items = list(raw) if isinstance(raw, list | tuple) else [raw]
+    if not split:
+        return items
+    # Text from a URL may pack several values in one parameter: ``id__in=A,B,C``.
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            out.extend(part for part in item.split(",") if part != "")
+        else:
+            out.append(item)
+    return out
+
+
+def _resolve_key(registry: Registry, model: Model, key: str) -> tuple[tuple[str, ...], str, str]:
+    """Split a key into relation steps, the final field and the lookup, checking each."""
+    parts = key.split(_SEPARATOR)
+    if not key or any(not p for p in parts):
+        raise _fail(key or "(empty)", "malformed filter key")
+    steps: list[str] = []
+    current = model
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        rest = parts[i + 1 :]
+        relation = current.relation(part)
+        if relation is not None:
+            if not rest or (len(rest) == 1 and rest[0] in ALL_LOOKUPS):
+                lookup = rest[0] if rest else "exact"
+                if lookup not in lookups_for("relation"):
+                    raise _fail(
+                        key,
+                        f"lookup {lookup!r} does not apply to relation {part!r}",
+                        allowed=sorted(lookups_for("relation")),
+                    )
+                return tuple(steps), part, lookup
+            steps.append(part)
+            current = registry.parent(current, part)
+            i += 1
+            continue
+        children = registry.children(current)
+        if part in children:
+            if not rest:
+                raise _fail(key, f"{part!r} lists {children[part].child.key} objects; "
+                            f"filter on one of their fields, e.g. {part}__id")
+            steps.append(part)
+            current = children[part].child
+            i += 1
+            continue
+        field = registry.any_field(current, part)
+        if field is None:
+            raise _fail(
+                key,
+                f"{current.key} has no field or relation {part!r}",
+                model=current.key,
+                known=field_names(registry, current),
+            )
+        if len(rest) > 1 or (rest and rest[0] not in ALL_LOOKUPS):
+            bad = _SEPARATOR.join(rest)
+            raise _fail(
+                key,
+                f"unknown lookup {bad!r} on field {part!r}",
+                allowed=sorted(lookups_for(field.kind)),
+            )
+        lookup = rest[0] if rest else "exact"
+        if lookup not in lookups_for(field.kind):
+            raise _fail(
+                key,
+                f"lookup {lookup!r} does not apply to {field.kind} field {part!r}",
+                allowed=sorted(lookups_for(field.kind)),
+            )
+        return tuple(steps), part, lookup
+    raise _fail(key, "malformed filter key")  # pragma: no cover - the loop always returns
+
+
+def _model_at(registry: Registry, model: Model, steps: Iterable[str]) -> Model:
+    for step in steps:
+        if model.relation(step) is not None:
+            model = registry.parent(model, step)
+        else:
+            model = registry.children(model)[step].child
+    return model
+
+
+def parse_filters(
+    registry: Registry, model: Model, filters: Mapping[str, Any], *, strict: bool = False
+) -> Node:
+    """Parse a mapping of Django-style filters on ``model`` into one AST node.
+
+    Args:
+        registry: The schema.
+        model: The model the filters select.
+        filters: Keys like ``name__icontains``; values typed (JSON) or text (a URL's query).
+        strict: Values must already have their JSON types (no parsing of text).
+
+    Raises:
+        QueryValidationError: A key names an unknown field, relation or lookup.
+        InvalidInput: A value does not fit its field.
+    """
+    leaves: list[_Leaf] = []
+    for key, raw in filters.items():
+        steps, name, lookup = _resolve_key(registry, model, key)
+        target = _model_at(registry, model, steps)
+        value = parse_value(registry, target, name, lookup, raw, key, strict=strict)
+        leaves.append(_Leaf(steps, Condition(name, lookup, value)))
+    return _group(leaves)
+
+
+def _group(leaves: list[_Leaf]) -> Node:
+    here: list[Node] = [leaf.condition for leaf in leaves if not leaf.steps]
+    nested: dict[str, list[_Leaf]] = {}
+    for leaf in leaves:
+        if leaf.steps:
+            nested.setdefault(leaf.steps[0], []).append(_Leaf(leaf.steps[1:], leaf.condition))
+    for relation, sub in nested.items():
+        here.append(Related(relation, _group(sub)))
+    return here[0] if len(here) == 1 else And(tuple(here))
+
+
+def parse_order(registry: Registry, model: Model, order: str | Iterable[str] | None) -> tuple[
+    OrderKey, ...
+]:
+    """Parse ``"-date,name"`` (or a list) into order keys; ``id`` always ends the order.
+
+    Raises:
+        QueryValidationError: A name is not an orderable field of the model.
+    """
+    if order is None:
+        names: list[str] = []
+    elif isinstance(order, str):
+        names = [n.strip() for n in order.split(",") if n.strip()]
+    else:
+        names = [str(n).strip() for n in order]
+    keys: list[OrderKey] = []
+    for name in names:
+        descending = name.startswith("-")
+        bare = name.lstrip("-+")
+        field = registry.any_field(model, bare)
+        if model.relation(bare) is None and (field is None or field.kind in ("json", "array")):
+            raise _fail(
+                f"order_by.{bare}",
+                f"{model.key} cannot be ordered by {bare!r}",
+                known=field_names(registry, model),
+            )
+        keys.append(OrderKey(bare, descending))
+    if not keys:
+        keys = [OrderKey("created"), OrderKey("id")]
+    if keys[-1].field != "id":
+        keys.append(OrderKey("id", keys[-1].descending if len(keys) else False))
+    return tuple(keys)
+
+
+__all__ = ["And", "field_names", "parse_filters", "parse_order", "relation_id"]

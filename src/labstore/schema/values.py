@@ -1,0 +1,137 @@
+"""Turning outside values (JSON bodies, query strings) into typed field values, and back.
+
+Bodies are checked strictly (a JSON string is not an integer); query strings arrive as text, so
+filters parse them leniently (``"3"`` is the integer 3). Either way a bad value raises
+:class:`InvalidInput` naming the place it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from labstore.errors import InvalidInput
+from labstore.schema.types import Field, FieldKind
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime; naive input is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def parse_datetime(raw: str) -> dt.datetime:
+    text = raw.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return utc(dt.datetime.fromisoformat(text))
+
+
+def _fail(path: str, kind: str, raw: Any) -> InvalidInput:
+    shown = repr(raw)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return InvalidInput(
+        f"{path}: expected {kind}, got {shown}", {"path": path, "expected": kind}
+    )
+
+
+def coerce_kind(kind: FieldKind, raw: Any, path: str, *, strict: bool) -> Any:
+    """Convert ``raw`` to the Python value of a field kind; ``None`` passes through."""
+    if raw is None:
+        return None
+    if kind in ("str", "text"):
+        if isinstance(raw, str):
+            return raw
+        raise _fail(path, "a string", raw)
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise _fail(path, "an integer", raw)
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float) and raw.is_integer() and not strict:
+            return int(raw)
+        if isinstance(raw, str) and not strict:
+            try:
+                return int(raw.strip())
+            except ValueError:
+                pass
+        raise _fail(path, "an integer", raw)
+    if kind == "float":
+        if isinstance(raw, bool):
+            raise _fail(path, "a number", raw)
+        if isinstance(raw, int | float):
+            value = float(raw)
+        elif isinstance(raw, str) and not strict:
+            try:
+                value = float(raw.strip())
+            except ValueError:
+                raise _fail(path, "a number", raw) from None
+        else:
+            raise _fail(path, "a number", raw)
+        if not math.isfinite(value):
+            raise _fail(path, "a finite number", raw)
+        return value
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and not strict:
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+        raise _fail(path, "true or false", raw)
+    if kind == "datetime":
+        if isinstance(raw, dt.datetime):
+            return utc(raw)
+        if isinstance(raw, str):
+            try:
+                return parse_datetime(raw)
+            except ValueError:
+                pass
+        raise _fail(path, "an ISO 8601 date-time", raw)
+    if kind == "date":
+        if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+            return raw
+        if isinstance(raw, str):
+            try:
+                return dt.date.fromisoformat(raw.strip())
+            except ValueError:
+                pass
+        raise _fail(path, "an ISO 8601 date (YYYY-MM-DD)", raw)
+    # json and array values are stored as given; arrays are references described by their pack.
+    return raw
+
+
+def coerce_field(field: Field, raw: Any, path: str, *, strict: bool = True) -> Any:
+    """Convert and check one value of ``field`` (type, choices, length)."""
+    value = coerce_kind(field.kind, raw, path, strict=strict)
+    if value is None:
+        return None
+    if field.choices is not None and value not in field.choices:
+        options = ", ".join(repr(c) for c in field.choices)
+        raise InvalidInput(
+            f"{path}: {value!r} is not one of {options}", {"path": path, "choices": field.choices}
+        )
+    if field.max_length is not None and isinstance(value, str) and len(value) > field.max_length:
+        raise InvalidInput(
+            f"{path}: longer than {field.max_length} characters", {"path": path}
+        )
+    return value
+
+
+def to_json_value(kind: FieldKind, value: Any) -> Any:
+    """The JSON form of a stored value."""
+    if value is None:
+        return None
+    if kind == "datetime" and isinstance(value, dt.datetime):
+        return utc(value).isoformat().replace("+00:00", "Z")
+    if kind == "date" and isinstance(value, dt.date):
+        return value.isoformat()
+    return value

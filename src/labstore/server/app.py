@@ -1,0 +1,60 @@
+"""``create_app(settings)``: the whole server, built on demand and never at import."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from labstore import __version__
+from labstore.schema.packs import builtin_registry
+from labstore.server import migrate
+from labstore.server.auth import Accounts
+from labstore.server.database import Database
+from labstore.server.errors import install_error_handlers
+from labstore.server.routes import auth, batch, objects, system
+from labstore.server.settings import Settings
+from labstore.server.state import AppState
+
+log = logging.getLogger("labstore.server")
+
+
+def build_state(settings: Settings) -> AppState:
+    """Database, accounts and schema for ``settings``; migrates when allowed.
+
+    Raises:
+        ConfigError: The database is newer than this code, or not a labstore database.
+    """
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    registry = builtin_registry()
+    db = Database(settings.effective_database_url, registry)
+    if settings.auto_migrate:
+        migrate.upgrade(db.engine)
+    else:
+        state = migrate.schema_state(db.engine)
+        if state != "current":
+            from labstore.errors import ConfigError
+
+            raise ConfigError(
+                f"the database schema is {state}: run `labstore db upgrade` first"
+            )
+    accounts = Accounts(
+        db,
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        lifetime_hours=settings.token_lifetime_hours,
+    )
+    return AppState(settings=settings, registry=registry, db=db, accounts=accounts)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The labstore ASGI app for ``settings`` (from the environment when omitted)."""
+    settings = settings or Settings.load()
+    state = build_state(settings)
+    app = FastAPI(title="labstore", version=__version__, docs_url="/docs", redoc_url=None)
+    app.state.labstore = state
+    install_error_handlers(app)
+    for module in (system, auth, batch, objects):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,30 @@
+"""The server's database: engine, tables and the query compiler, built from settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, Table
+
+from labstore.query.compile import Compiler, Visible
+from labstore.schema.registry import Registry
+from labstore.store.engine import create_store_engine
+from labstore.store.tables import StoreTables
+
+
+class Database:
+    """Everything that talks to the database, built once per app."""
+
+    def __init__(self, url: str, registry: Registry) -> None:
+        self.url = url
+        self.registry = registry
+        self.engine: Engine = create_store_engine(url)
+        self.tables = StoreTables(registry, server_tables=True)
+
+    def table(self, name: str) -> Table:
+        """One of the server's own tables (``auth_token``, ``project_member``, ...)."""
+        return self.tables.metadata.tables[name]
+
+    def compiler(self, visible: Visible | None = None) -> Compiler:
+        return Compiler(self.registry, self.tables, visible)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,140 @@
+"""Reading objects as one user sees them: one object, filtered pages, counts and subtrees."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from labstore.errors import InvalidInput, NotFound
+from labstore.query.ast import TRUE, Node, OrderKey
+from labstore.query.compile import column_name
+from labstore.query.pagination import decode_cursor, encode_cursor
+from labstore.schema.types import Model
+from labstore.server.access import visibility
+from labstore.server.auth import Principal
+from labstore.server.database import Database
+from labstore.store.records import row_to_json
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next: str | None
+
+
+class Reader:
+    """Every read of one principal goes through here, restricted by what they may see."""
+
+    def __init__(self, db: Database, principal: Principal) -> None:
+        self.db = db
+        self.registry = db.registry
+        self.principal = principal
+        self.visible = visibility(principal)
+        self.compiler = db.compiler(self.visible)
+
+    def parent_keys(self, model: Model) -> dict[str, str]:
+        return {r.name: self.registry.parent(model, r.name).key for r in model.relations}
+
+    def to_json(self, model: Model, row: Mapping[str, Any]) -> dict[str, Any]:
+        return row_to_json(model, row, self.parent_keys(model))
+
+    def row(self, conn: Connection, model: Model, ident: str) -> Row[Any]:
+        """The visible row ``ident`` of ``model``.
+
+        Raises:
+            NotFound: No such object, or one the principal may not see (the same answer).
+        """
+        table = self.db.tables(model)
+        found = conn.execute(
+            select(table).where(table.c.id == ident, self.visible(model, table))
+        ).first()
+        if found is None:
+            raise NotFound(f"no {model.key} with id {ident!r}", {"location": f"{model.key}/{ident}"})
+        return found
+
+    def page(
+        self,
+        conn: Connection,
+        model: Model,
+        node: Node,
+        order: Sequence[OrderKey],
+        *,
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page:
+        table = self.db.tables(model)
+        where = [self.compiler.where(model, node), self.visible(model, table)]
+        if cursor:
+            values = decode_cursor(self.registry, model, order, cursor)
+            where.append(self.compiler.after(model, order, values))
+        stmt = (
+            select(table)
+            .where(*where)
+            .order_by(*self.compiler.order_by(model, order))
+            .limit(limit + 1)
+        )
+        rows = conn.execute(stmt).mappings().all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            values = [last[column_name(model, k.field)] for k in order]
+            next_cursor = encode_cursor(self.registry, model, order, values)
+        return Page([self.to_json(model, r) for r in rows], next_cursor)
+
+    def count(self, conn: Connection, model: Model, node: Node = TRUE) -> int:
+        table = self.db.tables(model)
+        stmt = select(func.count()).select_from(table).where(
+            self.compiler.where(model, node), self.visible(model, table)
+        )
+        return int(conn.execute(stmt).scalar_one())
+
+    def subtree(self, conn: Connection, model: Model, root: Mapping[str, Any], limit: int) -> list[
+        dict[str, Any]
+    ]:
+        """The root and every visible object hanging below it, breadth first.
+
+        Raises:
+            InvalidInput: The subtree has more than ``limit`` objects.
+        """
+        out = [self.to_json(model, root)]
+        seen = {(model.key, root["id"])}
+        frontier: dict[str, tuple[Model, list[str]]] = {model.key: (model, [root["id"]])}
+        while frontier:
+            next_frontier: dict[str, tuple[Model, list[str]]] = {}
+            for parent_model, ids in frontier.values():
+                for link in self.registry.children(parent_model).values():
+                    table = self.db.tables(link.child)
+                    for chunk in _chunks(ids, 500):
+                        rows = conn.execute(
+                            select(table)
+                            .where(
+                                table.c[link.relation.column].in_(chunk),
+                                self.visible(link.child, table),
+                            )
+                            .order_by(table.c.created, table.c.id)
+                        ).mappings()
+                        for row in rows:
+                            key = (link.child.key, row["id"])
+                            if key in seen:
+                                continue
+                            seen.add(key)
+                            out.append(self.to_json(link.child, row))
+                            if len(out) > limit:
+                                raise InvalidInput(
+                                    f"the subtree has more than {limit} objects: fetch it in "
+                                    "parts with filtered listings",
+                                    {"limit": limit},
+                                )
+                            entry = next_frontier.setdefault(link.child.key, (link.child, []))
+                            entry[1].append(row["id"])
+            frontier = next_frontier
+        return out
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,68 @@
+"""What one app holds, and the request dependencies built on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from labstore.errors import AuthenticationError
+from labstore.schema.registry import Registry
+from labstore.server.auth import Accounts, Principal
+from labstore.server.database import Database
+from labstore.server.reads import Reader
+from labstore.server.settings import Settings
+from labstore.server.writes import Writer
+from labstore.store.engine import read_transaction
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    registry: Registry
+    db: Database
+    accounts: Accounts
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.labstore
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def current_principal(request: Request, state: StateDep) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise AuthenticationError(
+            "log in first: send 'Authorization: Bearer <token>' (POST /api/auth/token gives one)"
+        )
+    with read_transaction(state.db.engine) as conn:
+        return state.accounts.resolve(conn, token)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def get_reader(state: StateDep, user: CurrentUser) -> Reader:
+    return Reader(state.db, user)
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
+
+
+def get_writer(reader: ReaderDep) -> Writer:
+    return Writer(reader)
+
+
+WriterDep = Annotated[Writer, Depends(get_writer)]

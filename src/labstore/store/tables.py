@@ -1,0 +1,133 @@
+"""SQLAlchemy tables built from the packs: one table a model, the same on server and client.
+
+A model's table is named ``<pack>_<model>``; it has the common columns (id, version, owner,
+project, created, modified), one column per field and ``<relation>_id`` per parent. The server
+adds its private tables (credentials, tokens, memberships) with ``server_tables=True``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeEngine
+
+from labstore.schema.registry import Registry
+from labstore.schema.types import Field, Model
+from labstore.store.types import UTCDateTime, text_type
+
+ID_LENGTH = 32
+NAME_LENGTH = 150
+
+# Names for constraints and indexes, so migrations are reproducible on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def column_type(field: Field) -> TypeEngine[object]:
+    kinds: dict[str, TypeEngine[object]] = {
+        "int": Integer(),
+        "float": Float(),
+        "bool": Boolean(),
+        "datetime": UTCDateTime(),
+        "date": Date(),
+        "json": JSON(),
+        "array": JSON(),
+    }
+    if field.kind in ("str", "text"):
+        return text_type(field.max_length if field.kind == "str" else None)  # type: ignore[return-value]
+    return kinds[field.kind]
+
+
+class StoreTables:
+    """The tables of a store, by model."""
+
+    def __init__(self, registry: Registry, *, server_tables: bool = False) -> None:
+        self.registry = registry
+        self.metadata = MetaData(naming_convention=NAMING_CONVENTION)
+        self._by_key: dict[str, Table] = {}
+        for model in registry:
+            self._by_key[model.key] = self._model_table(model)
+        if server_tables:
+            add_server_tables(self.metadata, self._by_key["core/user"])
+
+    def __call__(self, model: Model) -> Table:
+        return self._by_key[model.key]
+
+    def _model_table(self, model: Model) -> Table:
+        columns: list[Column[object]] = [
+            Column("id", String(ID_LENGTH), primary_key=True),
+            Column("version", Integer, nullable=False),
+            Column("owner", text_type(NAME_LENGTH), nullable=False, index=True),
+            Column("project", text_type(NAME_LENGTH), nullable=True, index=True),
+            Column("created", UTCDateTime(), nullable=False, index=True),
+            Column("modified", UTCDateTime(), nullable=False),
+        ]
+        for field in model.fields:
+            columns.append(
+                Column(field.name, column_type(field), nullable=True, index=field.index,
+                       unique=field.unique)
+            )
+        for rel in model.relations:
+            parent = self.registry.parent(model, rel.name)
+            columns.append(
+                Column(
+                    rel.column,
+                    String(ID_LENGTH),
+                    ForeignKey(f"{parent.table_name}.id"),
+                    nullable=not rel.required,
+                    index=True,
+                )
+            )
+        table = Table(model.table_name, self.metadata, *columns)
+        for group in model.indexes:
+            Index(None, *(table.c[_column(model, n)] for n in group))
+        for group in model.unique_together:
+            table.append_constraint(UniqueConstraint(*(_column(model, n) for n in group)))
+        return table
+
+
+def _column(model: Model, name: str) -> str:
+    relation = model.relation(name)
+    return relation.column if relation is not None else name
+
+
+def add_server_tables(metadata: MetaData, users: Table) -> None:
+    """Tables only the server has: secrets and memberships never leave it."""
+    Table(
+        "auth_credential",
+        metadata,
+        Column("user_id", String(ID_LENGTH), ForeignKey(users.c.id), primary_key=True),
+        Column("password_hash", String(255), nullable=False),
+    )
+    Table(
+        "auth_token",
+        metadata,
+        Column("token_hash", String(64), primary_key=True),
+        Column("user_id", String(ID_LENGTH), ForeignKey(users.c.id), nullable=False, index=True),
+        Column("created", UTCDateTime(), nullable=False),
+        Column("expires", UTCDateTime(), nullable=False),
+        Column("revoked", Boolean, nullable=False, default=False),
+    )
+    Table(
+        "project_member",
+        metadata,
+        Column("project", text_type(NAME_LENGTH), primary_key=True),
+        Column("username", text_type(NAME_LENGTH), primary_key=True, index=True),
+        Column("role", String(16), nullable=False, default="member"),
+    )
