@@ -111,9 +111,10 @@ def _single(raw: Any, path: str) -> Any:
 
 def _as_list(raw: Any, *, split: bool) -> list[Any]:
     items = list(raw) if isinstance(raw, list | tuple) else [raw]
-    if not split:
+    if not split or len(items) != 1:
         return items
-    # Text from a URL may pack several values in one parameter: ``id__in=A,B,C``.
+    # A URL names several values by repeating the parameter, or packs them in one:
+    # ``id__in=A,B,C``; only a lone value is split, so repeated values may hold commas.
     out: list[Any] = []
     for item in items:
         if isinstance(item, str):

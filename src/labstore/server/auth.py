@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select, update
 from labstore.errors import AuthenticationError, Conflict, InvalidInput
 from labstore.schema.types import check_name
 from labstore.server.database import Database
-from labstore.store.records import new_id
+from labstore.store.records import new_id, utcnow
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,6 @@ class Principal:
     is_admin: bool = False
     projects: frozenset[str] = field(default_factory=frozenset)
     admin_of: frozenset[str] = field(default_factory=frozenset)
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _token_hash(token: str) -> str:
@@ -78,7 +74,7 @@ class Accounts:
         if conn.execute(select(users.c.id).where(users.c.username == username)).first():
             raise Conflict(f"user {username!r} exists already", {"username": username})
         user_id = new_id()
-        stamp = now()
+        stamp = utcnow()
         conn.execute(
             users.insert().values(
                 id=user_id, version=1, owner=username, project=None, created=stamp,
@@ -130,10 +126,10 @@ class Accounts:
         if not ok or user_id is None:
             raise AuthenticationError("wrong user name or password")
         token = secrets.token_urlsafe(32)
-        expires = now() + self.lifetime
+        expires = utcnow() + self.lifetime
         conn.execute(
             self.db.table("auth_token").insert().values(
-                token_hash=_token_hash(token), user_id=user_id, created=now(), expires=expires,
+                token_hash=_token_hash(token), user_id=user_id, created=utcnow(), expires=expires,
                 revoked=False,
             )
         )
@@ -155,7 +151,7 @@ class Accounts:
         ).first()
         if row is None or row.revoked:
             raise AuthenticationError("invalid or revoked token: log in again")
-        if row.expires <= now():
+        if row.expires <= utcnow():
             raise AuthenticationError("the token has expired: log in again")
         return self.principal(conn, row.id, row.username, bool(row.is_admin))
 

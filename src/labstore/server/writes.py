@@ -6,7 +6,6 @@ leaves nothing of its first ones behind.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,15 +20,11 @@ from labstore.schema.types import Model
 from labstore.schema.values import coerce_field
 from labstore.server.access import check_project, check_write
 from labstore.server.reads import Reader
-from labstore.store.records import new_id
+from labstore.store.records import new_id, utcnow
 
 # Keys the server sets; echoed back by clients that send a whole object, and then ignored.
 SERVER_KEYS = frozenset({f.name for f in COMMON_FIELDS} | {"location", "model"}) - {"project"}
 RefResolver = Callable[[str, str], str]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def parse_if_match(header: str | None) -> int | None:

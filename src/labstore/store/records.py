@@ -6,6 +6,7 @@ relation as the parent's location (or ``null``).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,11 @@ from labstore.schema.values import to_json_value
 # Crockford's base32 alphabet: no I, L, O or U, so ids survive being read aloud or retyped.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_CHARS = 10  # 50 random bits: collisions are checked for, and vanishingly rare
+
+
+def utcnow() -> dt.datetime:
+    """Now, aware and in UTC: every stored time is UTC."""
+    return dt.datetime.now(dt.UTC)
 
 
 def new_id() -> str:

@@ -1,0 +1,250 @@
+"""Model objects: one Python class per server model, built from ``GET /api/models``.
+
+An object holds its field values as typed Python values (dates are ``datetime.date``, times
+are aware UTC ``datetime``), its identity (``location``, ``version``, ...) once stored, and
+its parents as locations that load on first access (from the session's cache first).
+Children are read on the parent through the relation's plural (``subject.experiments``);
+they are a tuple, because associations are made on the child (``experiment.subject = s``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, Protocol
+
+from labstore.errors import InvalidInput
+from labstore.schema.registry import COMMON_FIELDS, Registry
+from labstore.schema.types import Model
+from labstore.schema.values import coerce_field, coerce_kind, to_json_value
+
+META_NAMES = ("location", *(f.name for f in COMMON_FIELDS))
+_COMMON_KINDS = {f.name: f.kind for f in COMMON_FIELDS}
+
+
+class ObjectSource(Protocol):
+    """What an object needs from its session to load relations lazily."""
+
+    def get(self, location: str, refresh: bool = False, recursive: bool = False) -> Any: ...
+
+    def select(self, model_name: str, raw_filters: dict[str, Any] | None = None) -> list[Any]: ...
+
+
+class LabObject:
+    """Base of every model class; subclasses are made by :func:`build_model_class`.
+
+    Raises:
+        AttributeError: Setting an attribute the model does not have.
+        InvalidInput: Setting a value its field cannot hold.
+    """
+
+    _model: ClassVar[Model]
+    _registry: ClassVar[Registry]
+    _source: ClassVar[ObjectSource | None] = None
+    __hash__ = None  # type: ignore[assignment]  # objects are mutable
+
+    def __init__(self, **fields: Any) -> None:
+        object.__setattr__(self, "_meta", {})
+        object.__setattr__(self, "_values", {})
+        object.__setattr__(self, "_pending", {})
+        object.__setattr__(self, "_original", {})
+        for field in self._model.fields:
+            self._values[field.name] = field.default
+        for rel in self._model.relations:
+            self._values[rel.name] = None
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    # identity -----------------------------------------------------------------------------
+    @property
+    def location(self) -> str | None:
+        """``pack/model/id`` once stored; ``None`` for an object the server has not seen."""
+        value = self._meta.get("location")
+        return str(value) if value is not None else None
+
+    @property
+    def model_key(self) -> str:
+        return self._model.key
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "project":
+            self._meta["project"] = value if value is None else str(value)
+            return
+        if name in META_NAMES:
+            raise AttributeError(f"{name!r} is set by the server and cannot be changed")
+        if not hasattr(type(self), name) or name.startswith("_"):
+            known = ", ".join(sorted(self.field_names()))
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (fields: {known})")
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in cls._model.fields] + [r.name for r in cls._model.relations]
+
+    # (de)serialisation --------------------------------------------------------------------
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabObject:
+        """An object from the server's JSON form."""
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "_meta", {})
+        object.__setattr__(obj, "_values", {})
+        object.__setattr__(obj, "_pending", {})
+        for name in META_NAMES:
+            raw = data.get(name)
+            kind = _COMMON_KINDS.get(name, "str")
+            obj._meta[name] = coerce_kind(kind, raw, name, strict=False)  # type: ignore[arg-type]
+        for field in cls._model.fields:
+            obj._values[field.name] = coerce_kind(field.kind, data.get(field.name), field.name,
+                                                  strict=False)
+        for rel in cls._model.relations:
+            obj._values[rel.name] = data.get(rel.name)
+        object.__setattr__(obj, "_original", dict(obj._values))
+        return obj
+
+    def to_json(self, *, only_changed: bool = False) -> dict[str, Any]:
+        """The fields as the server takes them (relations as locations)."""
+        out: dict[str, Any] = {}
+        for field in self._model.fields:
+            value = self._values[field.name]
+            if only_changed and self._original.get(field.name, object()) == value:
+                continue
+            out[field.name] = to_json_value(field.kind, value)
+        for rel in self._model.relations:
+            value = self._values[rel.name]
+            if only_changed and self._original.get(rel.name, object()) == value:
+                continue
+            out[rel.name] = value
+        if self._meta.get("project") is not None and (
+            not only_changed or "project" not in self._original
+            or self._original.get("project") != self._meta.get("project")
+        ):
+            out["project"] = self._meta["project"]
+        return out
+
+    def changed(self) -> bool:
+        return bool(self.to_json(only_changed=True)) or bool(self._pending)
+
+    def copy(self) -> LabObject:
+        """An independent copy (the same identity, values and pending parents)."""
+        twin = type(self).__new__(type(self))
+        object.__setattr__(twin, "_meta", dict(self._meta))
+        object.__setattr__(twin, "_values", dict(self._values))
+        object.__setattr__(twin, "_pending", dict(self._pending))
+        object.__setattr__(twin, "_original", dict(self._original))
+        return twin
+
+    def pending_parents(self) -> Iterator[tuple[str, LabObject]]:
+        """Parents set on this object that are not stored yet (``set(..., recursive=True)``)."""
+        yield from self._pending.items()
+
+    # presentation -------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        parts = []
+        if self.location:
+            parts.append(f"location={self.location!r}")
+        for name in self.field_names():
+            value = self._values.get(name)
+            if value is None or value == "":
+                continue
+            text = repr(value)
+            parts.append(f"{name}={text if len(text) <= 40 else text[:37] + '...'}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LabObject) or other._model.key != self._model.key:
+            return NotImplemented
+        return self.location == other.location and self._values == other._values
+
+
+def _common_property(name: str) -> property:
+    def getter(self: LabObject) -> Any:
+        return self._meta.get(name)
+
+    getter.__doc__ = next(f.doc for f in COMMON_FIELDS if f.name == name)
+    return property(getter)
+
+
+def _field_property(model: Model, name: str) -> property:
+    field = model.field(name)
+    assert field is not None
+
+    def getter(self: LabObject) -> Any:
+        return self._values[name]
+
+    def setter(self: LabObject, value: Any) -> None:
+        path = f"{model.cls_name}.{name}"
+        strict = field.kind in ("str", "text")
+        self._values[name] = coerce_field(field, value, path, strict=strict)
+
+    doc = field.doc + (f" [{field.unit}]" if field.unit else "")
+    return property(getter, setter, doc=doc or None)
+
+
+def _relation_property(model: Model, registry: Registry, name: str) -> property:
+    target = registry.parent(model, name)
+
+    def getter(self: LabObject) -> Any:
+        if name in self._pending:
+            return self._pending[name]
+        location = self._values[name]
+        if location is None:
+            return None
+        if self._source is None:
+            return location
+        return self._source.get(location)
+
+    def setter(self: LabObject, value: Any) -> None:
+        self._pending.pop(name, None)
+        if value is None:
+            self._values[name] = None
+            return
+        if isinstance(value, LabObject):
+            if value._model.key != target.key:
+                raise InvalidInput(
+                    f"{model.cls_name}.{name}: expected a {target.cls_name}, "
+                    f"got a {type(value).__name__}"
+                )
+            if value.location is None:
+                self._pending[name] = value
+                self._values[name] = None
+                return
+            value = value.location
+        if not isinstance(value, str):
+            raise InvalidInput(f"{model.cls_name}.{name}: expected a {target.cls_name} or "
+                               f"its location, got {value!r}")
+        self._values[name] = value if "/" in value else f"{target.key}/{value}"
+        if not self._values[name].startswith(target.key + "/"):
+            raise InvalidInput(f"{model.cls_name}.{name}: {value!r} is not a {target.key}")
+
+    return property(getter, setter, doc=f"The parent {target.cls_name} (loaded on first use)")
+
+
+def _children_property(child: Model, relation: str) -> property:
+    def getter(self: LabObject) -> tuple[Any, ...]:
+        if self.location is None or self._source is None:
+            return ()
+        return tuple(self._source.select(child.key, {relation: self.location}))
+
+    return property(getter, doc=f"The {child.cls_name} objects whose {relation} is this one")
+
+
+def build_model_class(
+    model: Model, registry: Registry, source: ObjectSource | None
+) -> type[LabObject]:
+    """The Python class for ``model``, bound to the session that loads its relations."""
+    namespace: dict[str, Any] = {
+        "_model": model,
+        "_registry": registry,
+        "_source": source,
+        "__doc__": model.doc,
+        "__module__": "labstore.models",
+    }
+    for name in META_NAMES:
+        if name not in ("location",):
+            namespace[name] = _common_property(name)
+    for field in model.fields:
+        namespace[field.name] = _field_property(model, field.name)
+    for rel in model.relations:
+        namespace[rel.name] = _relation_property(model, registry, rel.name)
+    for plural, link in registry.children(model).items():
+        namespace[plural] = _children_property(link.child, link.relation.name)
+    return type(model.cls_name, (LabObject,), namespace)

@@ -1,0 +1,594 @@
+"""``Session``: log in once, then store, fetch, select and delete objects.
+
+Methods have no side effects on their arguments: ``set(obj)`` returns a new instance carrying
+the stored state and ``location``; ``obj`` is left as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from labstore.client import config as cfg
+from labstore.client.cache import ObjectCache
+from labstore.client.interfaces import ModelInterface
+from labstore.client.objects import LabObject, build_model_class
+from labstore.client.transport import Transport
+from labstore.errors import (
+    AuthenticationError,
+    ConfigError,
+    InvalidInput,
+    LabstoreError,
+    NotFound,
+    VersionConflict,
+)
+from labstore.schema.registry import Registry
+from labstore.schema.types import Model
+from labstore.schema.values import to_json_value
+
+log = logging.getLogger("labstore.client")
+MODES = ("remote", "auto", "local", "refresh")
+_PAGE = 1000
+
+
+class Session:
+    """A logged-in connection to a labstore server.
+
+    Args:
+        options: ``location`` (server URL), ``username``, ``password``, ``cache_dir``, and
+            optionally ``token``, ``profile``, ``project``, ``request_timeout``, ``retry``,
+            ``backoff``, ``retry_timeout``. Missing options come from ``LABSTORE_*``
+            environment variables, then the config file's profile.
+        file_name: The config file (default: ``config.toml`` in the user config directory).
+        persist_options: Write the options, except password and token, to the config file.
+        mode: ``remote`` (the default): every query asks the server.
+        transport: An httpx transport to send requests through instead of the network.
+
+    Raises:
+        ConfigError: No server location, an unknown option, or an unreadable config file.
+        AuthenticationError: The user name or password is wrong.
+        OfflineError: The server cannot be reached to log in.
+    """
+
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        file_name: str | Path | None = None,
+        persist_options: bool = False,
+        mode: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._options, self._config_file = cfg.resolve_options(options, file_name)
+        self.mode = mode or "remote"
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.mode != "remote":
+            raise ConfigError(
+                f"mode {self.mode!r} needs the local store, which this labstore version does "
+                "not have yet; use mode='remote'"
+            )
+        location = self._options["location"]
+        if not location:
+            raise ConfigError(
+                "no server location: pass options={'location': URL}, set LABSTORE_URL, or "
+                "run `labstore login` to store one in the config file"
+            )
+        self._transport = Transport(
+            location, timeout=float(self._options["request_timeout"]), transport=transport
+        )
+        self._tokens = cfg.TokenStore(self._config_file.parent / "tokens.json")
+        self._cache = ObjectCache()
+        self._registry: Registry | None = None
+        self._classes: dict[str, type[LabObject]] = {}
+        self._interfaces: dict[str, ModelInterface] = {}
+        self._current_project: LabObject | None = None
+        self.closed = False
+        self._authenticate()
+        if persist_options:
+            cfg.persist_options(self._options, self._config_file)
+
+    # set-up -----------------------------------------------------------------------------
+    def _authenticate(self) -> None:
+        username, password = self._options["username"], self._options["password"]
+        if password:
+            if not username:
+                raise ConfigError("a password was given without a username")
+            self.retrieve_token(username, password)
+        elif self._options["token"]:
+            self._transport.token = str(self._options["token"])
+        else:
+            self._transport.token = self._tokens.get(username, self.url)
+
+    @classmethod
+    def from_profile(cls, name: str, file_name: str | Path | None = None, **kwargs: Any) -> Session:
+        """A session from a stored profile of the config file.
+
+        Raises:
+            ConfigError: The profile does not exist.
+        """
+        cfg.get_profile_config(name, file_name)  # fail early, naming the known profiles
+        return cls({"profile": name}, file_name=file_name, **kwargs)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options in use (a copy; the password and token are left out)."""
+        return {k: v for k, v in self._options.items() if k not in cfg.SECRET_OPTIONS}
+
+    @property
+    def url(self) -> str:
+        """The server's location."""
+        return self._transport.base_url
+
+    @property
+    def config_file(self) -> Path:
+        return self._config_file
+
+    def __repr__(self) -> str:
+        who = self._options.get("username") or "anonymous"
+        return f"<Session {who}@{self.url} mode={self.mode}{' closed' if self.closed else ''}>"
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections of the session; it cannot be used afterwards."""
+        if not self.closed:
+            self._transport.close()
+            self.closed = True
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if self.closed:
+            raise ConfigError("this session is closed; create a new one")
+        return self._transport.request(method, path, **kwargs)
+
+    # identity ---------------------------------------------------------------------------
+    def retrieve_token(self, username: str, password: str) -> str:
+        """Log in with a password; the token is used from now on and kept for next time.
+
+        Raises:
+            AuthenticationError: Wrong user name or password.
+        """
+        answer = self._request(
+            "POST", "/api/auth/token", json={"username": username, "password": password},
+            auth=False,
+        ).json()
+        token = str(answer["token"])
+        self._transport.token = token
+        self._options["username"] = username
+        self._options["password"] = password  # in memory only, for is_authenticated(reconnect)
+        self._tokens.put(username, self.url, token, answer.get("expires"))
+        return token
+
+    def logout(self) -> None:
+        """Revoke the session's token on the server and forget it locally."""
+        if self._transport.token:
+            try:
+                self._request("DELETE", "/api/auth/token")
+            finally:
+                self._tokens.forget(self._options["username"], self.url)
+                self._transport.token = None
+
+    def is_authenticated(self, reconnect: bool = False) -> bool:
+        """Whether the server accepts this session's credentials.
+
+        Args:
+            reconnect: If not, log in again with the password given to this session.
+        """
+        try:
+            self._request("GET", "/api/me")
+            return True
+        except AuthenticationError:
+            username, password = self._options["username"], self._options["password"]
+            if reconnect and username and password:
+                self.retrieve_token(username, password)
+                return True
+            return False
+
+    def logged_in(self) -> bool:
+        """Whether the session is logged in (its user can be fetched)."""
+        return self.current_user is not None
+
+    def get_user_profile(self) -> dict[str, Any]:
+        """Who this session acts as: user name, e-mail, admin flag, projects.
+
+        Raises:
+            AuthenticationError: The session is not logged in.
+        """
+        profile: dict[str, Any] = self._request("GET", "/api/me").json()
+        return profile
+
+    @property
+    def current_user(self) -> LabObject | None:
+        """The ``User`` this session acts as, or ``None`` if not logged in or unreachable."""
+        try:
+            return self.get(self.get_user_profile()["location"])
+        except LabstoreError:
+            return None
+
+    def get_current_project(self) -> LabObject | None:
+        """The project new objects go to: the ``project`` option, or the user's only project.
+
+        Raises:
+            NotFound: The ``project`` option names a project that does not exist.
+        """
+        if self._current_project is not None:
+            return self._current_project
+        name = self._options.get("project")
+        if not name:
+            projects = self.get_user_profile().get("projects", [])
+            if len(projects) != 1:
+                return None
+            name = projects[0]
+        found = self.select("core/project", {"name": name})
+        if not found:
+            raise NotFound(f"project {name!r} does not exist (option 'project')")
+        self._current_project = found[0]
+        return found[0]
+
+    # utilities --------------------------------------------------------------------------
+    def ping(self, num: int = 5) -> int | None:
+        """Time ``num`` round trips to the server; returns the mean in milliseconds."""
+        if num < 1:
+            raise InvalidInput("ping: num must be at least 1")
+        times = []
+        for _ in range(num):
+            start = time.perf_counter()
+            self._request("GET", "/api/ping", auth=False)
+            times.append(time.perf_counter() - start)
+        mean_ms = round(1000 * sum(times) / len(times))
+        log.info("%d pings to %s: %d ms on average", num, self.url, mean_ms)
+        return mean_ms
+
+    def set_timeout(self, seconds: float) -> None:
+        """Set the timeout of every following request."""
+        self._options["request_timeout"] = float(seconds)
+        self._transport.set_timeout(float(seconds))
+
+    # schema -----------------------------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        """The server's models (fetched once per session)."""
+        if self._registry is None:
+            self._registry = Registry.from_json(self._request("GET", "/api/models").json())
+        return self._registry
+
+    @property
+    def models(self) -> list[str]:
+        """The class names of every model (``Block``, ``Sample``, ...)."""
+        return sorted(m.cls_name for m in self.registry)
+
+    def _class_for(self, model: Model) -> type[LabObject]:
+        if model.key not in self._classes:
+            self._classes[model.key] = build_model_class(model, self.registry, self)
+        return self._classes[model.key]
+
+    def model_interface(self, name: str) -> ModelInterface:
+        """The interface of a model, by class name, model name or ``pack/model``.
+
+        Raises:
+            NotFound: No such model.
+        """
+        model = self.registry.model(name)
+        if model.key not in self._interfaces:
+            self._interfaces[model.key] = ModelInterface(self, model, self._class_for(model))
+        return self._interfaces[model.key]
+
+    def __getattr__(self, name: str) -> ModelInterface:
+        # Only model class names reach here (``s.Sample``); anything else is a plain typo.
+        if name.startswith("_") or not name[:1].isupper():
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+        try:
+            return self.model_interface(name)
+        except NotFound:
+            raise AttributeError(
+                f"no model {name!r} on {self.url}; models: {', '.join(self.models)}"
+            ) from None
+
+    def _object(self, data: dict[str, Any]) -> LabObject:
+        cls = self._class_for(self.registry.model(data["model"]))
+        return cls.from_json(data)
+
+    def _model_of(self, location: str) -> Model:
+        parts = location.strip("/").split("/")
+        if len(parts) != 3 or not all(parts):
+            raise InvalidInput(f"{location!r} is not a location of the form pack/model/id")
+        return self.registry.model(f"{parts[0]}/{parts[1]}")
+
+    # reading ----------------------------------------------------------------------------
+    def get(self, location: str, refresh: bool = False, recursive: bool = False) -> Any:
+        """The object at ``location``, from the cache when it is there.
+
+        Args:
+            location: ``pack/model/id``.
+            refresh: Ask the server whether the cached copy is still current (a 304 keeps it).
+            recursive: Also bring every object below it into the cache.
+
+        Raises:
+            NotFound: No such object, or one you may not see.
+        """
+        self._model_of(location)
+        if recursive:
+            objects = self._request("GET", f"/api/{location}", params={"recursive": 1}).json()
+            for data in objects["objects"]:
+                self._cache.put(data)
+            return self._object(objects["objects"][0])
+        cached = self._cache.get(location)
+        if cached is not None and not refresh:
+            return self._object(cached)
+        headers = {"If-None-Match": f'"{cached["version"]}"'} if cached else {}
+        response = self._request("GET", f"/api/{location}", headers=headers)
+        if response.status_code == 304 and cached is not None:
+            return self._object(cached)
+        data = response.json()
+        self._cache.put(data)
+        return self._object(data)
+
+    def select(self, model_name: str, raw_filters: dict[str, Any] | None = None) -> list[Any]:
+        """Every object of a model matching the filters, asked of the server.
+
+        Args:
+            model_name: ``"subject"``, ``"Subject"`` or ``"experiment/subject"``.
+            raw_filters: Django-style filters, e.g. ``{"nickname__icontains": "zm"}``.
+
+        Raises:
+            NotFound: Unknown model.
+            QueryValidationError: A filter names an unknown field or lookup.
+        """
+        model = self.registry.model(model_name)
+        return list(self._iterate(model, dict(raw_filters or {})))
+
+    def _iterate(
+        self,
+        model: Model,
+        filters: dict[str, Any],
+        *,
+        limit: int | None = None,
+        order: str | None = None,
+    ) -> Iterator[LabObject]:
+        params = _filter_params(filters)
+        if order:
+            params.append(("order_by", order))
+        cursor: str | None = None
+        served = 0
+        while True:
+            page_size = _PAGE if limit is None else min(_PAGE, limit - served)
+            if page_size <= 0:
+                return
+            page_params = [*params, ("limit", page_size)]
+            if cursor:
+                page_params.append(("cursor", cursor))
+            page = self._request("GET", f"/api/{model.key}", params=page_params).json()
+            for data in page["items"]:
+                self._cache.put(data)
+                served += 1
+                yield self._object(data)
+            cursor = page.get("next")
+            if not cursor:
+                return
+
+    def _count(self, model: Model, filters: dict[str, Any]) -> int:
+        answer = self._request("GET", f"/api/{model.key}/count", params=_filter_params(filters))
+        return int(answer.json()["count"])
+
+    def refresh(self, entity: LabObject) -> LabObject:
+        """A new instance of ``entity`` with the server's current state.
+
+        Raises:
+            InvalidInput: The entity was never stored.
+            NotFound: It was deleted, or you may no longer see it.
+        """
+        if entity.location is None:
+            raise InvalidInput("refresh: the object has no location; set() it first")
+        result: LabObject = self.get(entity.location, refresh=True)
+        return result
+
+    def refresh_until(
+        self,
+        entity: LabObject,
+        attribute: str,
+        until_value: Any,
+        timeout: float = 60,
+        sleep_time: float = 1,
+    ) -> LabObject:
+        """Refresh ``entity`` until ``attribute`` equals ``until_value``; returns that state.
+
+        Raises:
+            TimeoutError: The value did not arrive within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.refresh(entity)
+            if getattr(current, attribute) == until_value:
+                return current
+            if time.monotonic() + sleep_time > deadline:
+                raise TimeoutError(
+                    f"{entity.location}.{attribute} is {getattr(current, attribute)!r}, "
+                    f"not {until_value!r}, after {timeout} s"
+                )
+            time.sleep(sleep_time)
+
+    # writing ----------------------------------------------------------------------------
+    def set(self, entity: LabObject, avoid_collisions: bool = False,
+            recursive: bool = False) -> Any:
+        """Store a new or changed object; returns a new instance with its ``location``.
+
+        An object that has a location is updated (only the fields you changed are sent, so
+        a concurrent change to other fields is kept); one without is created.
+
+        Args:
+            entity: The object; it is not modified.
+            avoid_collisions: Refuse to overwrite if the server's version moved on since
+                the object was fetched.
+            recursive: Also store parents set on it that are not stored yet, all in one
+                transaction.
+
+        Raises:
+            Conflict: ``avoid_collisions`` and the object changed on the server meanwhile.
+            InvalidInput: A field is missing or wrong, or a parent is not stored yet.
+        """
+        if not isinstance(entity, LabObject):
+            raise InvalidInput(
+                f"set: expected a labstore object, got {type(entity).__name__}"
+            )
+        pending = list(entity.pending_parents())
+        if pending:
+            if not recursive:
+                names = ", ".join(name for name, _ in pending)
+                raise InvalidInput(
+                    f"set: {names} of this {type(entity).__name__} is not stored yet; set() it "
+                    "first or call set(obj, recursive=True)"
+                )
+            return self._set_tree(entity, avoid_collisions)
+        if entity.location is None:
+            data = self._request("POST", f"/api/{entity.model_key}",
+                                 json=self._payload(entity)).json()
+        else:
+            data = self._update(entity, avoid_collisions)
+        self._cache.put(data)
+        return self._object(data)
+
+    def _payload(self, entity: LabObject) -> dict[str, Any]:
+        payload = entity.to_json()
+        if "project" not in payload:
+            project = self._default_project()
+            if project is not None:
+                payload["project"] = project
+        return payload
+
+    def _default_project(self) -> str | None:
+        try:
+            current = self.get_current_project()
+        except AuthenticationError:
+            return None
+        return None if current is None else str(current.name)  # type: ignore[attr-defined]
+
+    def _update(self, entity: LabObject, avoid_collisions: bool) -> dict[str, Any]:
+        location = entity.location
+        assert location is not None
+        changes = entity.to_json(only_changed=True)
+        headers = {"If-Match": f'"{entity.version}"'} if avoid_collisions else {}
+        if changes:
+            result: dict[str, Any] = self._request(
+                "PATCH", f"/api/{location}", json=changes, headers=headers
+            ).json()
+            return result
+        # Nothing to send: report the server's state, and a collision if asked to look.
+        response = self._request("GET", f"/api/{location}")
+        current: dict[str, Any] = response.json()
+        if avoid_collisions and current["version"] != entity.version:
+            raise VersionConflict(
+                f"{location} is at version {current['version']}, not {entity.version}",
+                {"current_version": current["version"], "location": location},
+            )
+        return current
+
+    def _set_tree(self, entity: LabObject, avoid_collisions: bool) -> LabObject:
+        entries: list[dict[str, Any]] = []
+        refs: dict[int, str] = {}
+
+        def add(obj: LabObject) -> dict[str, Any]:
+            if id(obj) in refs:
+                return {"ref": refs[id(obj)]}
+            data = obj.to_json() if obj.location is None else obj.to_json(only_changed=True)
+            for name, parent in obj.pending_parents():
+                data[name] = add(parent)
+            ref = f"r{len(entries)}"
+            refs[id(obj)] = ref
+            entry: dict[str, Any] = {"ref": ref, "data": data}
+            if obj.location is None:
+                entry["model"] = obj.model_key
+                if "project" not in data and (project := self._default_project()):
+                    data["project"] = project
+            else:
+                entry["location"] = obj.location
+                if avoid_collisions:
+                    entry["if_match"] = obj.version
+            entries.append(entry)
+            return {"ref": ref}
+
+        root = add(entity)
+        answer = self._request("POST", "/api/batch", json={"objects": entries}).json()
+        for data in answer["objects"]:
+            self._cache.put(data)
+        return self._object(self._cache.get(answer["refs"][root["ref"]]) or {})
+
+    def delete(self, entity: LabObject | str) -> None:
+        """Delete an object (or the object at a location) from the server.
+
+        Raises:
+            NotFound: It does not exist, or you may not see it.
+            Conflict: Other objects still depend on it.
+        """
+        location = entity if isinstance(entity, str) else entity.location
+        if location is None:
+            raise InvalidInput("delete: the object was never stored")
+        self._model_of(location)
+        self._request("DELETE", f"/api/{location}")
+        self._cache.remove(location)
+
+    def clear_cache(self) -> None:
+        """Forget every cached object; the next get() asks the server."""
+        self._cache.clear()
+
+
+def _filter_params(filters: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Filters as URL parameters; lists become repeated parameters."""
+    params: list[tuple[str, Any]] = []
+    for key, value in filters.items():
+        values = value if isinstance(value, list | tuple | set | frozenset) else [value]
+        for item in values:
+            params.append((key, _param_value(item)))
+    return params
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, LabObject):
+        if value.location is None:
+            raise InvalidInput("a filter names an object that was never stored")
+        return value.location
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return str(to_json_value("datetime", value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def login(
+    location: str | None = None,
+    username: str | None = None,
+    *,
+    file_name: str | Path | None = None,
+    persist_options: bool = True,
+    **kwargs: Any,
+) -> Session:
+    """Log in interactively: asks for the password without echoing it.
+
+    The location and user name come from the arguments, the environment or the config file;
+    they are asked for when none of those has them.
+    """
+    options, _ = cfg.resolve_options(
+        {k: v for k, v in {"location": location, "username": username}.items() if v},
+        file_name,
+    )
+    location = options["location"] or input("labstore server URL: ").strip()
+    username = options["username"] or input("user name: ").strip()
+    password = getpass.getpass(f"password for {username} at {location}: ")
+    return Session(
+        {"location": location, "username": username, "password": password},
+        file_name=file_name,
+        persist_options=persist_options,
+        **kwargs,
+    )
