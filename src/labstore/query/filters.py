@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from labstore.errors import InvalidInput, QueryValidationError
-from labstore.query.ast import ALL_LOOKUPS, And, Condition, Node, OrderKey, Related, lookups_for
+from labstore.query.ast import (
+    ALL_LOOKUPS,
+    TRUE,
+    And,
+    Condition,
+    Node,
+    Not,
+    OrderKey,
+    Related,
+    lookups_for,
+)
 from labstore.schema.registry import COMMON_FIELDS, Registry
 from labstore.schema.types import Model
 from labstore.schema.values import coerce_kind
@@ -28,7 +38,7 @@ def _fail(path: str, message: str, **details: Any) -> QueryValidationError:
 @dataclass
 class _Leaf:
     steps: tuple[str, ...]
-    condition: Condition
+    condition: Node
 
 
 def field_names(registry: Registry, model: Model) -> list[str]:
@@ -152,6 +162,8 @@ def _resolve_key(registry: Registry, model: Model, key: str) -> tuple[tuple[str,
             continue
         children = registry.children(current)
         if part in children:
+            if rest == ["isnull"]:
+                return (*steps, part), "", "isnull"
             if not rest:
                 raise _fail(key, f"{part!r} lists {children[part].child.key} objects; "
                             f"filter on one of their fields, e.g. {part}__id")
@@ -212,6 +224,11 @@ def parse_filters(
     leaves: list[_Leaf] = []
     for key, raw in filters.items():
         steps, name, lookup = _resolve_key(registry, model, key)
+        if not name:  # ``experiments__isnull``: whether any child exists
+            empty = coerce_kind("bool", _single(raw, key), key, strict=strict)
+            exists = Related(steps[-1], TRUE)
+            leaves.append(_Leaf(steps[:-1], Not(exists) if empty else exists))
+            continue
         target = _model_at(registry, model, steps)
         value = parse_value(registry, target, name, lookup, raw, key, strict=strict)
         leaves.append(_Leaf(steps, Condition(name, lookup, value)))
