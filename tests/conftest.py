@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,25 +46,42 @@ def postgres_server() -> str | None:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: str | None
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'labstore.sqlite3'}"
-        return
-    if not postgres_server:
-        pytest.skip(f"PostgreSQL variant: {PG_ENV} not set (run `make test` to start one)")
+@contextmanager
+def temporary_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the test cluster; dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def backend_database(backend: str, folder: Path, postgres_server: str | None) -> Iterator[str]:
+    """A fresh database URL for ``backend``, skipping PostgreSQL when no server is set."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'labstore.sqlite3'}"
+        return
+    if not postgres_server:
+        pytest.skip(f"PostgreSQL variant: {PG_ENV} not set (run `make test` to start one)")
+    with temporary_postgres_database(postgres_server) as url:
+        yield url
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: str | None
+) -> Iterator[str]:
+    with backend_database(request.param, tmp_path, postgres_server) as url:
+        yield url
 
 
 def fast_settings(data_dir: Path, database_url: str = "", **overrides: Any) -> Settings:
