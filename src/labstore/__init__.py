@@ -1,14 +1,14 @@
 """labstore: a home for a lab's experimental data and metadata, and the Session to reach it.
 
-    import labstore
-    s = labstore.Session({"location": URL, "username": "alice", "password": "..."})
-    subject = s.set(s.Subject.new(nickname="ZM_1"))
+import labstore
+s = labstore.Session({"location": URL, "username": "alice", "password": "..."})
+subject = s.set(s.Subject.new(nickname="ZM_1"))
 """
 
 __version__ = "0.1.0"
 
-from labstore import errors, session  # noqa: E402
-from labstore.client import (  # noqa: E402
+from labstore import errors, session
+from labstore.client import (
     LabObject,
     ModelInterface,
     Session,

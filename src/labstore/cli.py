@@ -38,8 +38,11 @@ def clear_errors(func: F) -> F:
 
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), envvar="LABSTORE_DATA_DIR",
-    default=None, help="Server data directory (SQLite file and blobs). [env: LABSTORE_DATA_DIR]",
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="LABSTORE_DATA_DIR",
+    default=None,
+    help="Server data directory (SQLite file and blobs). [env: LABSTORE_DATA_DIR]",
 )
 
 
@@ -99,11 +102,10 @@ def db_upgrade(data_dir: Path | None) -> None:
     Example:
       labstore db upgrade --data-dir ./data
     """
+    from labstore.schema.packs import builtin_registry
     from labstore.server import migrate
     from labstore.server.database import Database
     from labstore.server.settings import Settings
-
-    from labstore.schema.packs import builtin_registry
 
     settings = Settings.load(data_dir=data_dir)
     if not settings.database_url:
@@ -126,8 +128,9 @@ def user() -> None:
 @click.option("--email", default="")
 @click.option("--full-name", default="")
 @clear_errors
-def user_add(name: str, data_dir: Path | None, admin: bool, password_stdin: bool, email: str,
-             full_name: str) -> None:
+def user_add(
+    name: str, data_dir: Path | None, admin: bool, password_stdin: bool, email: str, full_name: str
+) -> None:
     """Add a user (the password is asked for unless --password-stdin).
 
     \b
@@ -142,8 +145,9 @@ def user_add(name: str, data_dir: Path | None, admin: bool, password_stdin: bool
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     state = _state(data_dir)
     with write_transaction(state.db.engine) as conn:
-        state.accounts.create_user(conn, name, password, is_admin=admin, email=email,
-                                   full_name=full_name)
+        state.accounts.create_user(
+            conn, name, password, is_admin=admin, email=email, full_name=full_name
+        )
     click.echo(f"user {name} added{' (admin)' if admin else ''}")
 
 
@@ -159,8 +163,13 @@ def project() -> None:
 @click.option("--admin", "admins", multiple=True, help="A project admin (repeatable).")
 @click.option("--description", default="")
 @clear_errors
-def project_add(name: str, data_dir: Path | None, members: tuple[str, ...],
-                admins: tuple[str, ...], description: str) -> None:
+def project_add(
+    name: str,
+    data_dir: Path | None,
+    members: tuple[str, ...],
+    admins: tuple[str, ...],
+    description: str,
+) -> None:
     """Create a project with its members.
 
     \b
@@ -173,8 +182,9 @@ def project_add(name: str, data_dir: Path | None, members: tuple[str, ...],
     state = _state(data_dir)
     owner = (admins or members or ("admin",))[0]
     with write_transaction(state.db.engine) as conn:
-        add_project(state, conn, name, owner=owner, members=members, admins=admins,
-                    description=description)
+        add_project(
+            state, conn, name, owner=owner, members=members, admins=admins, description=description
+        )
     click.echo(f"project {name} created with {len(set(members) | set(admins))} member(s)")
 
 
@@ -200,9 +210,11 @@ def demo(data_dir: Path | None, host: str, port: int, no_serve: bool) -> None:
     click.echo(f"demo data {'created' if login.created else 'already present'} in {data_dir}")
     click.echo(f"  URL:      http://{host}:{port}")
     click.echo(f"  login:    {login.username} / {login.password}")
-    click.echo("  Python:   import labstore; s = labstore.Session({'location': "
-               f"'http://{host}:{port}', 'username': '{login.username}', "
-               f"'password': '{login.password}'}})")
+    click.echo(
+        "  Python:   import labstore; s = labstore.Session({'location': "
+        f"'http://{host}:{port}', 'username': '{login.username}', "
+        f"'password': '{login.password}'}})"
+    )
     if not no_serve:
         serve.callback(data_dir=data_dir, host=host, port=port)  # type: ignore[misc]
 
@@ -219,8 +231,13 @@ def settings() -> None:
 @main.command("login")
 @click.option("--location", envvar="LABSTORE_URL", help="Server URL. [env: LABSTORE_URL]")
 @click.option("--username", envvar="LABSTORE_USERNAME", help="[env: LABSTORE_USERNAME]")
-@click.option("--config", "file_name", type=click.Path(path_type=Path), default=None,
-              help="Config file (default: the user config dir).")
+@click.option(
+    "--config",
+    "file_name",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: the user config dir).",
+)
 @clear_errors
 def login_command(location: str | None, username: str | None, file_name: Path | None) -> None:
     """Log in and keep the token (0600 file) and the options for later sessions.

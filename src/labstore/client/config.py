@@ -90,9 +90,9 @@ def profile_name(config: Mapping[str, Any], profile: str | None) -> str:
     return profile or str(config.get("default_profile") or DEFAULT_PROFILE)
 
 
-def get_profile_config(profile: str | None = None, file_name: str | Path | None = None) -> dict[
-    str, Any
-]:
+def get_profile_config(
+    profile: str | None = None, file_name: str | Path | None = None
+) -> dict[str, Any]:
     """The options stored for ``profile`` (the file's default profile when ``None``).
 
     Raises:
@@ -124,8 +124,7 @@ def resolve_options(
     unknown = set(given) - set(OPTION_DEFAULTS)
     if unknown:
         raise ConfigError(
-            f"unknown option(s) {', '.join(sorted(unknown))}; known: "
-            f"{', '.join(OPTION_DEFAULTS)}"
+            f"unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(OPTION_DEFAULTS)}"
         )
     env = os.environ if environ is None else environ
     path = Path(file_name).expanduser() if file_name else default_config_file()
@@ -148,7 +147,9 @@ def persist_options(options: Mapping[str, Any], path: Path) -> None:
     keep = {
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in options.items()
-        if k not in SECRET_OPTIONS and k != "profile" and v is not None
+        if k not in SECRET_OPTIONS
+        and k != "profile"
+        and v is not None
         and v != OPTION_DEFAULTS.get(k)
     }
     config.setdefault("profiles", {})[name] = keep

@@ -43,7 +43,8 @@ class ModelInterface:
         """The object with this id (or location), or ``None`` if there is none you can see."""
         location = id if "/" in id else f"{self.model.key}/{id}"
         try:
-            return self.session.get(location)
+            found: LabObject = self.session.get(location)
+            return found
         except NotFound:
             return None
 

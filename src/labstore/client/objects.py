@@ -9,6 +9,7 @@ they are a tuple, because associations are made on the child (``experiment.subje
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any, ClassVar, Protocol
 
@@ -41,6 +42,11 @@ class LabObject:
     _registry: ClassVar[Registry]
     _source: ClassVar[ObjectSource | None] = None
     __hash__ = None  # type: ignore[assignment]  # objects are mutable
+    # Per instance: identity from the server, field values, unsaved parents, values as stored.
+    _meta: dict[str, Any]
+    _values: dict[str, Any]
+    _pending: dict[str, LabObject]
+    _original: dict[str, Any]
 
     def __init__(self, **fields: Any) -> None:
         object.__setattr__(self, "_meta", {})
@@ -62,6 +68,36 @@ class LabObject:
         return str(value) if value is not None else None
 
     @property
+    def id(self) -> str | None:
+        """Short random identifier, unique within the model."""
+        return self._meta.get("id")
+
+    @property
+    def version(self) -> int | None:
+        """Grows on every change; the object's ETag."""
+        return self._meta.get("version")
+
+    @property
+    def owner(self) -> str | None:
+        """User name of the owner."""
+        return self._meta.get("owner")
+
+    @property
+    def project(self) -> str | None:
+        """The project the object belongs to (settable before storing or to move it)."""
+        return self._meta.get("project")
+
+    @property
+    def created(self) -> dt.datetime | None:
+        """Creation time, UTC."""
+        return self._meta.get("created")
+
+    @property
+    def modified(self) -> dt.datetime | None:
+        """Last change, UTC."""
+        return self._meta.get("modified")
+
+    @property
     def model_key(self) -> str:
         return self._model.key
 
@@ -73,7 +109,9 @@ class LabObject:
             raise AttributeError(f"{name!r} is set by the server and cannot be changed")
         if not hasattr(type(self), name) or name.startswith("_"):
             known = ", ".join(sorted(self.field_names()))
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (fields: {known})")
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r} (fields: {known})"
+            )
         object.__setattr__(self, name, value)
 
     @classmethod
@@ -93,8 +131,9 @@ class LabObject:
             kind = _COMMON_KINDS.get(name, "str")
             obj._meta[name] = coerce_kind(kind, raw, name, strict=False)  # type: ignore[arg-type]
         for field in cls._model.fields:
-            obj._values[field.name] = coerce_kind(field.kind, data.get(field.name), field.name,
-                                                  strict=False)
+            obj._values[field.name] = coerce_kind(
+                field.kind, data.get(field.name), field.name, strict=False
+            )
         for rel in cls._model.relations:
             obj._values[rel.name] = data.get(rel.name)
         object.__setattr__(obj, "_original", dict(obj._values))
@@ -114,7 +153,8 @@ class LabObject:
                 continue
             out[rel.name] = value
         if self._meta.get("project") is not None and (
-            not only_changed or "project" not in self._original
+            not only_changed
+            or "project" not in self._original
             or self._original.get("project") != self._meta.get("project")
         ):
             out["project"] = self._meta["project"]
@@ -153,14 +193,6 @@ class LabObject:
         if not isinstance(other, LabObject) or other._model.key != self._model.key:
             return NotImplemented
         return self.location == other.location and self._values == other._values
-
-
-def _common_property(name: str) -> property:
-    def getter(self: LabObject) -> Any:
-        return self._meta.get(name)
-
-    getter.__doc__ = next(f.doc for f in COMMON_FIELDS if f.name == name)
-    return property(getter)
 
 
 def _field_property(model: Model, name: str) -> property:
@@ -209,8 +241,10 @@ def _relation_property(model: Model, registry: Registry, name: str) -> property:
                 return
             value = value.location
         if not isinstance(value, str):
-            raise InvalidInput(f"{model.cls_name}.{name}: expected a {target.cls_name} or "
-                               f"its location, got {value!r}")
+            raise InvalidInput(
+                f"{model.cls_name}.{name}: expected a {target.cls_name} or "
+                f"its location, got {value!r}"
+            )
         self._values[name] = value if "/" in value else f"{target.key}/{value}"
         if not self._values[name].startswith(target.key + "/"):
             raise InvalidInput(f"{model.cls_name}.{name}: {value!r} is not a {target.key}")
@@ -238,9 +272,6 @@ def build_model_class(
         "__doc__": model.doc,
         "__module__": "labstore.models",
     }
-    for name in META_NAMES:
-        if name not in ("location",):
-            namespace[name] = _common_property(name)
     for field in model.fields:
         namespace[field.name] = _field_property(model, field.name)
     for rel in model.relations:

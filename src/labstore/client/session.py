@@ -160,7 +160,9 @@ class Session:
             AuthenticationError: Wrong user name or password.
         """
         answer = self._request(
-            "POST", "/api/auth/token", json={"username": username, "password": password},
+            "POST",
+            "/api/auth/token",
+            json={"username": username, "password": password},
             auth=False,
         ).json()
         token = str(answer["token"])
@@ -212,7 +214,8 @@ class Session:
     def current_user(self) -> LabObject | None:
         """The ``User`` this session acts as, or ``None`` if not logged in or unreachable."""
         try:
-            return self.get(self.get_user_profile()["location"])
+            user: LabObject = self.get(self.get_user_profile()["location"])
+            return user
         except LabstoreError:
             return None
 
@@ -230,11 +233,11 @@ class Session:
             if len(projects) != 1:
                 return None
             name = projects[0]
-        found = self.select("core/project", {"name": name})
+        found: list[LabObject] = self.select("core/project", {"name": name})
         if not found:
             raise NotFound(f"project {name!r} does not exist (option 'project')")
         self._current_project = found[0]
-        return found[0]
+        return self._current_project
 
     # utilities --------------------------------------------------------------------------
     def ping(self, num: int = 5) -> int | None:
@@ -419,8 +422,9 @@ class Session:
             time.sleep(sleep_time)
 
     # writing ----------------------------------------------------------------------------
-    def set(self, entity: LabObject, avoid_collisions: bool = False,
-            recursive: bool = False) -> Any:
+    def set(
+        self, entity: LabObject, avoid_collisions: bool = False, recursive: bool = False
+    ) -> Any:
         """Store a new or changed object; returns a new instance with its ``location``.
 
         An object that has a location is updated (only the fields you changed are sent, so
@@ -438,9 +442,7 @@ class Session:
             InvalidInput: A field is missing or wrong, or a parent is not stored yet.
         """
         if not isinstance(entity, LabObject):
-            raise InvalidInput(
-                f"set: expected a labstore object, got {type(entity).__name__}"
-            )
+            raise InvalidInput(f"set: expected a labstore object, got {type(entity).__name__}")
         pending = list(entity.pending_parents())
         if pending:
             if not recursive:
@@ -451,8 +453,9 @@ class Session:
                 )
             return self._set_tree(entity, avoid_collisions)
         if entity.location is None:
-            data = self._request("POST", f"/api/{entity.model_key}",
-                                 json=self._payload(entity)).json()
+            data = self._request(
+                "POST", f"/api/{entity.model_key}", json=self._payload(entity)
+            ).json()
         else:
             data = self._update(entity, avoid_collisions)
         self._cache.put(data)

@@ -104,6 +104,11 @@ class Transport:
         except ValueError:
             body = response.text
         error = error_from_envelope(body, response.status_code)
-        log.debug("%s %s -> %s %s", response.request.method, response.request.url.path,
-                  response.status_code, error.message)
+        log.debug(
+            "%s %s -> %s %s",
+            response.request.method,
+            response.request.url.path,
+            response.status_code,
+            error.message,
+        )
         return error

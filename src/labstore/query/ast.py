@@ -13,8 +13,21 @@ from typing import Any
 LOOKUPS_BY_KIND: dict[str, frozenset[str]] = {
     "str": frozenset(
         {
-            "exact", "iexact", "contains", "icontains", "startswith", "istartswith",
-            "endswith", "iendswith", "in", "gt", "gte", "lt", "lte", "range", "isnull",
+            "exact",
+            "iexact",
+            "contains",
+            "icontains",
+            "startswith",
+            "istartswith",
+            "endswith",
+            "iendswith",
+            "in",
+            "gt",
+            "gte",
+            "lt",
+            "lte",
+            "range",
+            "isnull",
         }
     ),
     "number": frozenset({"exact", "in", "gt", "gte", "lt", "lte", "range", "isnull"}),

@@ -77,7 +77,12 @@ def parse_value(
 
 
 def _scalar(
-    registry: Registry, model: Model, name: str, is_relation: bool, raw: Any, path: str,
+    registry: Registry,
+    model: Model,
+    name: str,
+    is_relation: bool,
+    raw: Any,
+    path: str,
     strict: bool,
 ) -> Any:
     if is_relation:
@@ -165,8 +170,11 @@ def _resolve_key(registry: Registry, model: Model, key: str) -> tuple[tuple[str,
             if rest == ["isnull"]:
                 return (*steps, part), "", "isnull"
             if not rest:
-                raise _fail(key, f"{part!r} lists {children[part].child.key} objects; "
-                            f"filter on one of their fields, e.g. {part}__id")
+                raise _fail(
+                    key,
+                    f"{part!r} lists {children[part].child.key} objects; "
+                    f"filter on one of their fields, e.g. {part}__id",
+                )
             steps.append(part)
             current = children[part].child
             i += 1
@@ -246,9 +254,9 @@ def _group(leaves: list[_Leaf]) -> Node:
     return here[0] if len(here) == 1 else And(tuple(here))
 
 
-def parse_order(registry: Registry, model: Model, order: str | Iterable[str] | None) -> tuple[
-    OrderKey, ...
-]:
+def parse_order(
+    registry: Registry, model: Model, order: str | Iterable[str] | None
+) -> tuple[OrderKey, ...]:
     """Parse ``"-date,name"`` (or a list) into order keys; ``id`` always ends the order.
 
     Raises:

@@ -85,9 +85,7 @@ class Registry:
         if len(found) > 1:
             options = ", ".join(sorted(m.key for m in found))
             raise NotFound(f"model name {name!r} is ambiguous: use one of {options}")
-        raise NotFound(
-            f"unknown model {name!r}", {"known": sorted(self._by_key)}
-        )
+        raise NotFound(f"unknown model {name!r}", {"known": sorted(self._by_key)})
 
     def parent(self, model: Model, relation: str) -> Model:
         """The model a relation of ``model`` points at."""

@@ -182,7 +182,8 @@ class Model:
     def __post_init__(self) -> None:
         check_name(self.name, "model")
         seen: set[str] = set()
-        for member in (*self.fields, *self.relations):
+        members: list[Field | Relation] = [*self.fields, *self.relations]
+        for member in members:
             if member.name in RESERVED_NAMES:
                 raise ValueError(f"model {self.name!r}: {member.name!r} is a reserved name")
             if member.name in seen:

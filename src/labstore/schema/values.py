@@ -36,9 +36,7 @@ def _fail(path: str, kind: str, raw: Any) -> InvalidInput:
     shown = repr(raw)
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    return InvalidInput(
-        f"{path}: expected {kind}, got {shown}", {"path": path, "expected": kind}
-    )
+    return InvalidInput(f"{path}: expected {kind}, got {shown}", {"path": path, "expected": kind})
 
 
 def coerce_kind(kind: FieldKind, raw: Any, path: str, *, strict: bool) -> Any:
@@ -120,9 +118,7 @@ def coerce_field(field: Field, raw: Any, path: str, *, strict: bool = True) -> A
             f"{path}: {value!r} is not one of {options}", {"path": path, "choices": field.choices}
         )
     if field.max_length is not None and isinstance(value, str) and len(value) > field.max_length:
-        raise InvalidInput(
-            f"{path}: longer than {field.max_length} characters", {"path": path}
-        )
+        raise InvalidInput(f"{path}: longer than {field.max_length} characters", {"path": path})
     return value
 
 

@@ -36,13 +36,13 @@ def visibility(principal: Principal) -> Visible:
     return visible
 
 
-def can_write(principal: Principal, row: Mapping[str, Any]) -> bool:
+def can_write(principal: Principal, row: Mapping[Any, Any]) -> bool:
     if principal.is_admin or row["owner"] == principal.username:
         return True
     return row["project"] is not None and row["project"] in principal.projects
 
 
-def check_write(principal: Principal, model: Model, row: Mapping[str, Any]) -> None:
+def check_write(principal: Principal, model: Model, row: Mapping[Any, Any]) -> None:
     """Raises PermissionDenied unless ``principal`` may change ``row``."""
     if not can_write(principal, row):
         raise PermissionDenied(

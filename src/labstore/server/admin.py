@@ -13,8 +13,14 @@ from labstore.store.records import new_id, utcnow
 
 
 def add_project(
-    state: AppState, conn: Connection, name: str, *, owner: str, members: Iterable[str] = (),
-    admins: Iterable[str] = (), description: str = "",
+    state: AppState,
+    conn: Connection,
+    name: str,
+    *,
+    owner: str,
+    members: Iterable[str] = (),
+    admins: Iterable[str] = (),
+    description: str = "",
 ) -> str:
     """Create a project with its members; returns its id.
 
@@ -33,8 +39,14 @@ def add_project(
     project_id = new_id()
     conn.execute(
         projects.insert().values(
-            id=project_id, version=1, owner=owner, project=name, created=stamp, modified=stamp,
-            name=name, description=description,
+            id=project_id,
+            version=1,
+            owner=owner,
+            project=name,
+            created=stamp,
+            modified=stamp,
+            name=name,
+            description=description,
         )
     )
     for username in sorted(set(members) | set(admins)):
@@ -42,8 +54,9 @@ def add_project(
     return project_id
 
 
-def add_member(state: AppState, conn: Connection, project: str, username: str, *,
-               admin: bool = False) -> None:
+def add_member(
+    state: AppState, conn: Connection, project: str, username: str, *, admin: bool = False
+) -> None:
     users = state.db.tables(state.registry.model("core/user"))
     if not conn.execute(select(users.c.id).where(users.c.username == username)).first():
         raise InvalidInput(f"no user {username!r}", {"path": "member"})
@@ -52,6 +65,7 @@ def add_member(state: AppState, conn: Connection, project: str, username: str, *
         members.delete().where(members.c.project == project, members.c.username == username)
     )
     conn.execute(
-        members.insert().values(project=project, username=username,
-                                role="admin" if admin else "member")
+        members.insert().values(
+            project=project, username=username, role="admin" if admin else "member"
+        )
     )

@@ -36,9 +36,7 @@ def build_state(settings: Settings) -> AppState:
         if state != "current":
             from labstore.errors import ConfigError
 
-            raise ConfigError(
-                f"the database schema is {state}: run `labstore db upgrade` first"
-            )
+            raise ConfigError(f"the database schema is {state}: run `labstore db upgrade` first")
     accounts = Accounts(
         db,
         time_cost=settings.argon2_time_cost,

@@ -77,15 +77,22 @@ class Accounts:
         stamp = utcnow()
         conn.execute(
             users.insert().values(
-                id=user_id, version=1, owner=username, project=None, created=stamp,
-                modified=stamp, username=username, full_name=full_name, email=email,
+                id=user_id,
+                version=1,
+                owner=username,
+                project=None,
+                created=stamp,
+                modified=stamp,
+                username=username,
+                full_name=full_name,
+                email=email,
                 is_admin=is_admin,
             )
         )
         conn.execute(
-            self.db.table("auth_credential").insert().values(
-                user_id=user_id, password_hash=self.hasher.hash(password)
-            )
+            self.db.table("auth_credential")
+            .insert()
+            .values(user_id=user_id, password_hash=self.hasher.hash(password))
         )
         return user_id
 
@@ -95,9 +102,9 @@ class Accounts:
             raise InvalidInput(f"no user {username!r}", {"path": "username"})
         creds = self.db.table("auth_credential")
         conn.execute(
-            update(creds).where(creds.c.user_id == user_id).values(
-                password_hash=self.hasher.hash(password)
-            )
+            update(creds)
+            .where(creds.c.user_id == user_id)
+            .values(password_hash=self.hasher.hash(password))
         )
 
     def _user_id(self, conn: Connection, username: str) -> str | None:
@@ -128,8 +135,13 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         expires = utcnow() + self.lifetime
         conn.execute(
-            self.db.table("auth_token").insert().values(
-                token_hash=_token_hash(token), user_id=user_id, created=utcnow(), expires=expires,
+            self.db.table("auth_token")
+            .insert()
+            .values(
+                token_hash=_token_hash(token),
+                user_id=user_id,
+                created=utcnow(),
+                expires=expires,
                 revoked=False,
             )
         )
@@ -144,8 +156,9 @@ class Accounts:
         tokens = self.db.table("auth_token")
         users = self.db.tables(self.db.registry.model("core/user"))
         row = conn.execute(
-            select(tokens.c.expires, tokens.c.revoked, users.c.id, users.c.username,
-                   users.c.is_admin)
+            select(
+                tokens.c.expires, tokens.c.revoked, users.c.id, users.c.username, users.c.is_admin
+            )
             .join(users, users.c.id == tokens.c.user_id)
             .where(tokens.c.token_hash == _token_hash(token))
         ).first()

@@ -21,9 +21,7 @@ from labstore.store.records import split_location
 def _refs_in(data: Any) -> set[str]:
     if not isinstance(data, Mapping):
         return set()
-    return {
-        str(v["ref"]) for v in data.values() if isinstance(v, Mapping) and "ref" in v
-    }
+    return {str(v["ref"]) for v in data.values() if isinstance(v, Mapping) and "ref" in v}
 
 
 def _order(entries: list[Mapping[str, Any]]) -> list[int]:
@@ -33,8 +31,9 @@ def _order(entries: list[Mapping[str, Any]]) -> list[int]:
         ref = entry.get("ref")
         if ref is not None:
             if str(ref) in defined:
-                raise InvalidInput(f"objects[{i}].ref: {ref!r} is used twice",
-                                   {"path": f"objects[{i}].ref"})
+                raise InvalidInput(
+                    f"objects[{i}].ref: {ref!r} is used twice", {"path": f"objects[{i}].ref"}
+                )
             defined[str(ref)] = i
     needs = {}
     for i, entry in enumerate(entries):
@@ -70,8 +69,7 @@ def apply_batch(
         raise InvalidInput('body: expected {"objects": [...]}', {"path": "objects"})
     entries = body["objects"]
     if len(entries) > max_batch:
-        raise InvalidInput(f"objects: at most {max_batch} objects per batch",
-                           {"path": "objects"})
+        raise InvalidInput(f"objects: at most {max_batch} objects per batch", {"path": "objects"})
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
             raise InvalidInput(f"objects[{i}]: expected an object", {"path": f"objects[{i}]"})
@@ -90,19 +88,30 @@ def apply_batch(
             model = _model(writer, key, path)
             version = entry.get("if_match")
             if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-                raise InvalidInput(f"{path}.if_match: expected a version number",
-                                   {"path": f"{path}.if_match"})
+                raise InvalidInput(
+                    f"{path}.if_match: expected a version number", {"path": f"{path}.if_match"}
+                )
             try:
                 stored = writer.update(
-                    conn, model, ident, data, partial=True, if_match=version,
-                    path=f"{path}.data", refs=resolve,
+                    conn,
+                    model,
+                    ident,
+                    data,
+                    partial=True,
+                    if_match=version,
+                    path=f"{path}.data",
+                    refs=resolve,
                 )
             except NotFound as exc:
                 raise NotFound(f"{path}: {exc.message}", {**exc.details, "path": path}) from None
         else:
             model = _model(writer, entry.get("model"), path)
             stored = writer.create(
-                conn, model, data, path=f"{path}.data", refs=resolve,
+                conn,
+                model,
+                data,
+                path=f"{path}.data",
+                refs=resolve,
                 default_project=default_project,
             )
         if entry.get("ref") is not None:
@@ -120,8 +129,9 @@ def _split(location: Any, path: str) -> tuple[str, str]:
 
 def _model(writer: Writer, name: Any, path: str) -> Any:
     if not isinstance(name, str):
-        raise InvalidInput(f"{path}.model: expected a model like 'experiment/subject'",
-                           {"path": f"{path}.model"})
+        raise InvalidInput(
+            f"{path}.model: expected a model like 'experiment/subject'", {"path": f"{path}.model"}
+        )
     try:
         return writer.registry.model(name)
     except NotFound as exc:

@@ -38,7 +38,7 @@ class Reader:
     def parent_keys(self, model: Model) -> dict[str, str]:
         return {r.name: self.registry.parent(model, r.name).key for r in model.relations}
 
-    def to_json(self, model: Model, row: Mapping[str, Any]) -> dict[str, Any]:
+    def to_json(self, model: Model, row: Mapping[Any, Any]) -> dict[str, Any]:
         return row_to_json(model, row, self.parent_keys(model))
 
     def row(self, conn: Connection, model: Model, ident: str) -> Row[Any]:
@@ -52,7 +52,9 @@ class Reader:
             select(table).where(table.c.id == ident, self.visible(model, table))
         ).first()
         if found is None:
-            raise NotFound(f"no {model.key} with id {ident!r}", {"location": f"{model.key}/{ident}"})
+            raise NotFound(
+                f"no {model.key} with id {ident!r}", {"location": f"{model.key}/{ident}"}
+            )
         return found
 
     def page(
@@ -88,14 +90,16 @@ class Reader:
 
     def count(self, conn: Connection, model: Model, node: Node = TRUE) -> int:
         table = self.db.tables(model)
-        stmt = select(func.count()).select_from(table).where(
-            self.compiler.where(model, node), self.visible(model, table)
+        stmt = (
+            select(func.count())
+            .select_from(table)
+            .where(self.compiler.where(model, node), self.visible(model, table))
         )
         return int(conn.execute(stmt).scalar_one())
 
-    def subtree(self, conn: Connection, model: Model, root: Mapping[str, Any], limit: int) -> list[
-        dict[str, Any]
-    ]:
+    def subtree(
+        self, conn: Connection, model: Model, root: Mapping[Any, Any], limit: int
+    ) -> list[dict[str, Any]]:
         """The root and every visible object hanging below it, breadth first.
 
         Raises:

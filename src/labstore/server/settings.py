@@ -58,9 +58,7 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'labstore.sqlite3').resolve()}"
 
     @classmethod
-    def load(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from overrides, the environment, the config file and defaults.
 
         Raises:

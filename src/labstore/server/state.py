@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Body, Depends, Request
 
 from labstore.errors import AuthenticationError
 from labstore.schema.registry import Registry
@@ -31,6 +31,8 @@ def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
+# A request body of any JSON: the schema checks it, so errors name fields, not pydantic types.
+JsonBody = Annotated[Any, Body()]
 
 
 def bearer_token(request: Request) -> str | None:

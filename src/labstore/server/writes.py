@@ -40,7 +40,7 @@ def parse_if_match(header: str | None) -> int | None:
         return int(text)
     except ValueError:
         raise InvalidInput(
-            f"If-Match: expected an object version like \"3\", got {header!r}",
+            f'If-Match: expected an object version like "3", got {header!r}',
             {"path": "If-Match"},
         ) from None
 
@@ -139,8 +139,9 @@ class Writer:
         parent = self.registry.parent(model, name)
         if isinstance(raw, Mapping) and "ref" in raw:
             if refs is None:
-                raise InvalidInput(f"{where}: batch references only work in /api/batch",
-                                   {"path": where})
+                raise InvalidInput(
+                    f"{where}: batch references only work in /api/batch", {"path": where}
+                )
             return refs(str(raw["ref"]), where)
         ident = relation_id(self.registry, model, name, raw, where)
         try:
@@ -246,12 +247,14 @@ class Writer:
                 conn.execute(
                     update(child_table)
                     .where(fk.in_(ids))
-                    .values({fk.name: None, "version": child_table.c.version + 1,
-                             "modified": utcnow()})
+                    .values(
+                        {fk.name: None, "version": child_table.c.version + 1, "modified": utcnow()}
+                    )
                 )
             else:
-                child_ids = list(conn.execute(select(child_table.c.id).where(fk.in_(ids)))
-                                 .scalars())
+                child_ids = list(
+                    conn.execute(select(child_table.c.id).where(fk.in_(ids))).scalars()
+                )
                 if child_ids:
                     self._delete_tree(conn, link.child, child_ids)
         table = self.db.tables(model)

@@ -26,9 +26,7 @@ def create_store_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
-    )
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

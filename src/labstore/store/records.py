@@ -42,9 +42,9 @@ def split_location(location: str) -> tuple[str, str]:
     return f"{parts[0]}/{parts[1]}", parts[2]
 
 
-def row_to_json(model: Model, row: Mapping[str, Any], parent_keys: Mapping[str, str]) -> dict[
-    str, Any
-]:
+def row_to_json(
+    model: Model, row: Mapping[Any, Any], parent_keys: Mapping[str, str]
+) -> dict[str, Any]:
     """The JSON form of one row; ``parent_keys`` maps each relation to its target's key."""
     out: dict[str, Any] = {"location": location_of(model, row["id"]), "model": model.key}
     for field in COMMON_FIELDS:

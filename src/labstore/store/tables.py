@@ -7,6 +7,8 @@ adds its private tables (credentials, tokens, memberships) with ``server_tables=
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -39,8 +41,8 @@ NAMING_CONVENTION = {
 }
 
 
-def column_type(field: Field) -> TypeEngine[object]:
-    kinds: dict[str, TypeEngine[object]] = {
+def column_type(field: Field) -> TypeEngine[Any]:
+    kinds: dict[str, TypeEngine[Any]] = {
         "int": Integer(),
         "float": Float(),
         "bool": Boolean(),
@@ -50,7 +52,7 @@ def column_type(field: Field) -> TypeEngine[object]:
         "array": JSON(),
     }
     if field.kind in ("str", "text"):
-        return text_type(field.max_length if field.kind == "str" else None)  # type: ignore[return-value]
+        return text_type(field.max_length if field.kind == "str" else None)
     return kinds[field.kind]
 
 
@@ -70,7 +72,7 @@ class StoreTables:
         return self._by_key[model.key]
 
     def _model_table(self, model: Model) -> Table:
-        columns: list[Column[object]] = [
+        columns: list[Column[Any]] = [
             Column("id", String(ID_LENGTH), primary_key=True),
             Column("version", Integer, nullable=False),
             Column("owner", text_type(NAME_LENGTH), nullable=False, index=True),
@@ -80,8 +82,13 @@ class StoreTables:
         ]
         for field in model.fields:
             columns.append(
-                Column(field.name, column_type(field), nullable=True, index=field.index,
-                       unique=field.unique)
+                Column(
+                    field.name,
+                    column_type(field),
+                    nullable=True,
+                    index=field.index,
+                    unique=field.unique,
+                )
             )
         for rel in model.relations:
             parent = self.registry.parent(model, rel.name)

@@ -64,7 +64,10 @@ PACK = Pack(
             ),
             relations=(
                 Relation(
-                    "experiment", "experiment", plural="datasets", required=True,
+                    "experiment",
+                    "experiment",
+                    plural="datasets",
+                    required=True,
                     on_delete="cascade",
                 ),
                 Relation("file", "core/file", plural="datasets", on_delete="set_null"),

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 
 from labstore.errors import InvalidInput
-from labstore.server.state import CurrentUser, StateDep, bearer_token
+from labstore.server.state import CurrentUser, JsonBody, StateDep, bearer_token
 from labstore.store.engine import read_transaction, write_transaction
 
 router = APIRouter(prefix="/api")
 
 
 @router.post("/auth/token")
-def issue_token(state: StateDep, body: Any = Body()) -> dict[str, Any]:
+def issue_token(state: StateDep, body: JsonBody) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput('body: expected {"username": ..., "password": ...}', {"path": "body"})
     for key in ("username", "password"):

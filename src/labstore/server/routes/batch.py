@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter
 
 from labstore.server.batch import apply_batch
-from labstore.server.state import StateDep, WriterDep
+from labstore.server.state import JsonBody, StateDep, WriterDep
 from labstore.store.engine import write_transaction
 
 router = APIRouter(prefix="/api")
 
 
 @router.post("/batch")
-def batch(state: StateDep, writer: WriterDep, body: Any = Body()) -> Any:
+def batch(state: StateDep, writer: WriterDep, body: JsonBody) -> Any:
     project = body.get("project") if isinstance(body, dict) else None
     with write_transaction(state.db.engine) as conn:
-        return apply_batch(conn, writer, body, max_batch=state.settings.max_batch,
-                           default_project=project if isinstance(project, str) else None)
+        return apply_batch(
+            conn,
+            writer,
+            body,
+            max_batch=state.settings.max_batch,
+            default_project=project if isinstance(project, str) else None,
+        )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from labstore.errors import InvalidInput, NotFound
 from labstore.query.filters import parse_filters, parse_order
 from labstore.schema.types import Model
-from labstore.server.state import ReaderDep, StateDep, WriterDep
+from labstore.server.state import JsonBody, ReaderDep, StateDep, WriterDep
 from labstore.server.writes import parse_if_match
 from labstore.store.engine import read_transaction, write_transaction
 
@@ -39,7 +39,9 @@ def _limit(state: StateDep, raw: str | None) -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise InvalidInput(f"limit: expected a whole number, got {raw!r}", {"path": "limit"})
+        raise InvalidInput(
+            f"limit: expected a whole number, got {raw!r}", {"path": "limit"}
+        ) from None
     if not 1 <= limit <= state.settings.max_page_size:
         raise InvalidInput(
             f"limit: must be between 1 and {state.settings.max_page_size}", {"path": "limit"}
@@ -58,14 +60,16 @@ def list_objects(pack: str, name: str, request: Request, state: StateDep, reader
     order = parse_order(state.registry, model, request.query_params.get("order_by"))
     limit = _limit(state, request.query_params.get("limit"))
     with read_transaction(state.db.engine) as conn:
-        page = reader.page(conn, model, node, order, limit=limit,
-                           cursor=request.query_params.get("cursor"))
+        page = reader.page(
+            conn, model, node, order, limit=limit, cursor=request.query_params.get("cursor")
+        )
     return {"items": page.items, "next": page.next}
 
 
 @router.get("/{pack}/{name}/count")
-def count_objects(pack: str, name: str, request: Request, state: StateDep,
-                  reader: ReaderDep) -> Any:
+def count_objects(
+    pack: str, name: str, request: Request, state: StateDep, reader: ReaderDep
+) -> Any:
     model = _model(state, pack, name)
     node = parse_filters(state.registry, model, _filters(request))
     with read_transaction(state.db.engine) as conn:
@@ -73,8 +77,7 @@ def count_objects(pack: str, name: str, request: Request, state: StateDep,
 
 
 @router.post("/{pack}/{name}", status_code=201)
-def create_object(pack: str, name: str, state: StateDep, writer: WriterDep,
-                  body: Any = Body()) -> Any:
+def create_object(pack: str, name: str, state: StateDep, writer: WriterDep, body: JsonBody) -> Any:
     model = _model(state, pack, name)
     with write_transaction(state.db.engine) as conn:
         obj = writer.create(conn, model, body)
@@ -84,8 +87,9 @@ def create_object(pack: str, name: str, state: StateDep, writer: WriterDep,
 
 
 @router.get("/{pack}/{name}/{ident}")
-def get_object(pack: str, name: str, ident: str, request: Request, state: StateDep,
-               reader: ReaderDep) -> Any:
+def get_object(
+    pack: str, name: str, ident: str, request: Request, state: StateDep, reader: ReaderDep
+) -> Any:
     model = _model(state, pack, name)
     recursive = request.query_params.get("recursive", "").lower() in ("1", "true", "yes")
     with read_transaction(state.db.engine) as conn:
@@ -99,8 +103,17 @@ def get_object(pack: str, name: str, ident: str, request: Request, state: StateD
     return _object_response(reader.to_json(model, row._mapping))
 
 
-def _update(pack: str, name: str, ident: str, request: Request, state: StateDep,
-            writer: WriterDep, body: Any, *, partial: bool) -> Any:
+def _update(
+    pack: str,
+    name: str,
+    ident: str,
+    request: Request,
+    state: StateDep,
+    writer: WriterDep,
+    body: Any,
+    *,
+    partial: bool,
+) -> Any:
     model = _model(state, pack, name)
     if_match = parse_if_match(request.headers.get("if-match"))
     with write_transaction(state.db.engine) as conn:
@@ -109,20 +122,35 @@ def _update(pack: str, name: str, ident: str, request: Request, state: StateDep,
 
 
 @router.put("/{pack}/{name}/{ident}")
-def replace_object(pack: str, name: str, ident: str, request: Request, state: StateDep,
-                   writer: WriterDep, body: Any = Body()) -> Any:
+def replace_object(
+    pack: str,
+    name: str,
+    ident: str,
+    request: Request,
+    state: StateDep,
+    writer: WriterDep,
+    body: JsonBody,
+) -> Any:
     return _update(pack, name, ident, request, state, writer, body, partial=False)
 
 
 @router.patch("/{pack}/{name}/{ident}")
-def patch_object(pack: str, name: str, ident: str, request: Request, state: StateDep,
-                 writer: WriterDep, body: Any = Body()) -> Any:
+def patch_object(
+    pack: str,
+    name: str,
+    ident: str,
+    request: Request,
+    state: StateDep,
+    writer: WriterDep,
+    body: JsonBody,
+) -> Any:
     return _update(pack, name, ident, request, state, writer, body, partial=True)
 
 
 @router.delete("/{pack}/{name}/{ident}", status_code=204)
-def delete_object(pack: str, name: str, ident: str, request: Request, state: StateDep,
-                  writer: WriterDep) -> Response:
+def delete_object(
+    pack: str, name: str, ident: str, request: Request, state: StateDep, writer: WriterDep
+) -> Response:
     model = _model(state, pack, name)
     if_match = parse_if_match(request.headers.get("if-match"))
     with write_transaction(state.db.engine) as conn:
