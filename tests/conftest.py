@@ -158,8 +158,9 @@ def make_session(app: FastAPI, tmp_path: Path) -> Iterator[SessionMaker]:
     """Sessions talking to the in-process app; config and token files under tmp_path."""
     made: list[labstore.Session] = []
 
-    def make(username: str | None = None, password: str | None = PASSWORD, **options: Any
-             ) -> labstore.Session:
+    def make(
+        username: str | None = None, password: str | None = PASSWORD, **options: Any
+    ) -> labstore.Session:
         opts = {"location": "http://testserver", **options}
         if username:
             opts.update(username=username, password=password)

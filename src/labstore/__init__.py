@@ -1,8 +1,10 @@
 """labstore: a home for a lab's experimental data and metadata, and the Session to reach it.
 
-import labstore
-s = labstore.Session({"location": URL, "username": "alice", "password": "..."})
-subject = s.set(s.Subject.new(nickname="ZM_1"))
+Example::
+
+    import labstore
+    s = labstore.Session({"location": URL, "username": "alice", "password": "..."})
+    subject = s.set(s.Subject.new(nickname="ZM_1"))
 """
 
 __version__ = "0.1.0"

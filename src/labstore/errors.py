@@ -147,15 +147,26 @@ def _all_subclasses(cls: type[LabstoreError]) -> list[type[LabstoreError]]:
     return found
 
 
+# What an answer means when its code is not one we know (an older or newer server, a proxy).
+_BY_STATUS: dict[int, type[LabstoreError]] = {
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    412: VersionConflict,
+    502: TransportError,
+    503: OfflineError,
+    504: TransportError,
+}
+
+
 def error_class_for(code: str, status: int) -> type[LabstoreError]:
     """The most specific class for an envelope's code, falling back on its HTTP status."""
-    classes = _all_subclasses(LabstoreError)
-    for cls in classes:
+    for cls in _all_subclasses(LabstoreError):
         if cls.code == code:
             return cls
-    for cls in classes:
-        if cls.status == status and cls.__base__ is LabstoreError:
-            return cls
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
     return ServerError if status >= 500 else InvalidInput
 
 

@@ -16,7 +16,8 @@ from tests.support.live import LiveServer
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def live_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
     postgres_server: str | None,
 ) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("live")

@@ -48,8 +48,13 @@ def test_page_000_sessions_options_and_config(live_server, conf, tmp_path):
 
 def test_page_000_global_session(live_server, conf):
     try:
-        s1 = session.create(location=live_server.url, username="alice",
-                            password="alice-password", file_name=conf, persist_options=True)
+        s1 = session.create(
+            location=live_server.url,
+            username="alice",
+            password="alice-password",
+            file_name=conf,
+            persist_options=True,
+        )
         s2 = session.create()
         assert id(s1) == id(s2)
         session.close()
@@ -61,8 +66,10 @@ def test_page_000_global_session(live_server, conf):
 
 
 def test_page_000_get_select_set_delete_and_caching(live_server, conf):
-    s = labstore.Session({"location": live_server.url, "username": "alice",
-                          "password": "alice-password"}, file_name=conf)
+    s = labstore.Session(
+        {"location": live_server.url, "username": "alice", "password": "alice-password"},
+        file_name=conf,
+    )
     lab = s.set(s.Lab.new(name="cortexlab"))
     subject = s.set(s.Subject.new(nickname="ZM_1085", lab=lab))
     assert subject.project == "neuro"  # alice's only project: bob, a member, sees it too
@@ -71,8 +78,10 @@ def test_page_000_get_select_set_delete_and_caching(live_server, conf):
     # select always asks the server, with G-Node style filters
     assert [x.nickname for x in s.select("subject", {"nickname__icontains": "zm"})] == ["ZM_1085"]
     # get answers from the cache unless refresh=True
-    bob = labstore.Session({"location": live_server.url, "username": "bob",
-                            "password": "bob-password"}, file_name=conf.with_name("bob.toml"))
+    bob = labstore.Session(
+        {"location": live_server.url, "username": "bob", "password": "bob-password"},
+        file_name=conf.with_name("bob.toml"),
+    )
     theirs = bob.get(subject.location)
     theirs.species = "mouse"
     bob.set(theirs)
@@ -96,8 +105,10 @@ def test_page_000_get_select_set_delete_and_caching(live_server, conf):
 
 
 def test_page_001_create_update_associate_and_collide(live_server, conf):
-    s = labstore.Session({"location": live_server.url, "username": "alice",
-                          "password": "alice-password"}, file_name=conf)
+    s = labstore.Session(
+        {"location": live_server.url, "username": "alice", "password": "alice-password"},
+        file_name=conf,
+    )
     # The wrong way: set() leaves its argument without a location, so a second object appears.
     before = s.Lab.count()
     lab = s.Lab.new(name="A cool lab")
@@ -123,8 +134,10 @@ def test_page_001_create_update_associate_and_collide(live_server, conf):
     updated = s.set(fetched)
     assert updated.location == subject.location and updated.nickname == "Trial 100"
     # A collision: someone else changed it since we fetched it.
-    other = labstore.Session({"location": live_server.url, "username": "bob",
-                              "password": "bob-password"}, file_name=conf.with_name("b.toml"))
+    other = labstore.Session(
+        {"location": live_server.url, "username": "bob", "password": "bob-password"},
+        file_name=conf.with_name("b.toml"),
+    )
     theirs = other.get(subject.location)
     theirs.species = "rat"
     other.set(theirs)

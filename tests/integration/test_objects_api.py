@@ -37,7 +37,9 @@ def test_create_get_and_etags(api, alice):
 def test_patch_put_and_if_match(api, alice):
     lab = create(api, alice, "experiment/lab", name="lab", institution="UCL")
     url = f"/api/{lab['location']}"
-    patched = api.patch(url, json={"timezone": "Europe/London"}, headers={**alice, "If-Match": '"1"'})
+    patched = api.patch(
+        url, json={"timezone": "Europe/London"}, headers={**alice, "If-Match": '"1"'}
+    )
     assert patched.status_code == 200
     assert patched.json()["version"] == 2 and patched.json()["institution"] == "UCL"
     assert patched.json()["modified"] > lab["modified"]
@@ -49,7 +51,10 @@ def test_patch_put_and_if_match(api, alice):
     body = replaced.json()
     # PUT replaces every field: omitted ones return to their defaults.
     assert (body["name"], body["institution"], body["timezone"], body["version"]) == (
-        "renamed", None, "UTC", 3,
+        "renamed",
+        None,
+        "UTC",
+        3,
     )
     # A whole object sent back (server-set keys included) is accepted; those keys are ignored.
     echoed = api.put(url, json={**body, "version": 99, "owner": "mallory"}, headers=alice)
@@ -60,11 +65,18 @@ def test_patch_put_and_if_match(api, alice):
 def test_delete_rules(api, alice):
     lab = create(api, alice, "experiment/lab", name="lab")
     subject = create(api, alice, "experiment/subject", nickname="S", lab=lab["location"])
-    experiment = create(api, alice, "experiment/experiment", subject=subject["location"],
-                        date="2024-01-01")
+    experiment = create(
+        api, alice, "experiment/experiment", subject=subject["location"], date="2024-01-01"
+    )
     file = create(api, alice, "core/file", name="f.bin", size=3)
-    dataset = create(api, alice, "experiment/dataset", experiment=experiment["location"],
-                     name="d", file=file["location"])
+    dataset = create(
+        api,
+        alice,
+        "experiment/dataset",
+        experiment=experiment["location"],
+        name="d",
+        file=file["location"],
+    )
     # protect: a lab with subjects stays
     assert api.delete(f"/api/{lab['location']}", headers=alice).status_code == 409
     # set_null: deleting the file clears the dataset's link and bumps its version
@@ -82,13 +94,15 @@ def test_delete_rules(api, alice):
 
 def test_recursive_get_returns_the_subtree(api, alice):
     subject = create(api, alice, "experiment/subject", nickname="S")
-    experiment = create(api, alice, "experiment/experiment", subject=subject["location"],
-                        date="2024-01-01")
-    dataset = create(api, alice, "experiment/dataset", experiment=experiment["location"],
-                     name="d")
+    experiment = create(
+        api, alice, "experiment/experiment", subject=subject["location"], date="2024-01-01"
+    )
+    dataset = create(api, alice, "experiment/dataset", experiment=experiment["location"], name="d")
     tree = api.get(f"/api/{subject['location']}", params={"recursive": 1}, headers=alice).json()
     assert [o["location"] for o in tree["objects"]] == [
-        subject["location"], experiment["location"], dataset["location"],
+        subject["location"],
+        experiment["location"],
+        dataset["location"],
     ]
 
 
@@ -96,11 +110,19 @@ def test_filters_across_relations_and_lookups(api, alice):
     labs = {n: create(api, alice, "experiment/lab", name=n) for n in ("cortexlab", "mainenlab")}
     subjects = {}
     for nickname, lab in (("ZM_1", "cortexlab"), ("ZM_2", "cortexlab"), ("KS_9", "mainenlab")):
-        subjects[nickname] = create(api, alice, "experiment/subject", nickname=nickname,
-                                    lab=labs[lab]["location"], sex="F")
+        subjects[nickname] = create(
+            api, alice, "experiment/subject", nickname=nickname, lab=labs[lab]["location"], sex="F"
+        )
     for i, nickname in enumerate(("ZM_1", "ZM_1", "KS_9")):
-        create(api, alice, "experiment/experiment", subject=subjects[nickname]["location"],
-               date=f"2024-02-0{i + 1}", number=i, projects=["ibl", f"p{i}"])
+        create(
+            api,
+            alice,
+            "experiment/experiment",
+            subject=subjects[nickname]["location"],
+            date=f"2024-02-0{i + 1}",
+            number=i,
+            projects=["ibl", f"p{i}"],
+        )
 
     def names(model, **params):
         items = api.get(f"/api/{model}", params=params, headers=alice).json()["items"]
@@ -134,8 +156,13 @@ def test_filters_across_relations_and_lookups(api, alice):
 def test_order_by_and_cursor_pages_are_stable(api, alice):
     sample_type = create(api, alice, "inventory/sample_type", name="Primer")
     for i in range(23):
-        create(api, alice, "inventory/sample", name=f"s{(i * 7) % 23:02d}",
-               sample_type=sample_type["location"])
+        create(
+            api,
+            alice,
+            "inventory/sample",
+            name=f"s{(i * 7) % 23:02d}",
+            sample_type=sample_type["location"],
+        )
     for order in ("name", "-name", "created", "-created,name"):
         seen, cursor = [], None
         while True:
@@ -151,18 +178,24 @@ def test_order_by_and_cursor_pages_are_stable(api, alice):
             assert seen == sorted(seen)
         if order == "-name":
             assert seen == sorted(seen, reverse=True)
-    first = api.get("/api/inventory/sample", params={"order_by": "name", "limit": 5},
-                    headers=alice).json()
-    mismatched = api.get("/api/inventory/sample",
-                         params={"order_by": "-name", "cursor": first["next"]}, headers=alice)
+    first = api.get(
+        "/api/inventory/sample", params={"order_by": "name", "limit": 5}, headers=alice
+    ).json()
+    mismatched = api.get(
+        "/api/inventory/sample",
+        params={"order_by": "-name", "cursor": first["next"]},
+        headers=alice,
+    )
     assert mismatched.status_code == 400
 
 
 def test_null_values_order_first_and_page_correctly(api, alice):
     for i, institution in enumerate([None, "b", None, "a", "c"]):
         create(api, alice, "experiment/lab", name=f"lab{i}", institution=institution)
-    for order, expected in (("institution", [None, None, "a", "b", "c"]),
-                            ("-institution", ["c", "b", "a", None, None])):
+    for order, expected in (
+        ("institution", [None, None, "a", "b", "c"]),
+        ("-institution", ["c", "b", "a", None, None]),
+    ):
         seen, cursor = [], None
         while True:
             params = {"order_by": order, "limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -176,18 +209,30 @@ def test_null_values_order_first_and_page_correctly(api, alice):
 
 def test_batch_with_references_in_any_order(api, alice):
     lab = create(api, alice, "experiment/lab", name="lab")
-    body = {"objects": [
-        {"model": "experiment/dataset", "data": {"experiment": {"ref": "e"}, "name": "d"}},
-        {"model": "experiment/experiment", "ref": "e",
-         "data": {"subject": {"ref": "s"}, "date": "2024-01-01"}},
-        {"model": "experiment/subject", "ref": "s", "data": {"nickname": "S", "lab": lab["location"]}},
-        {"location": lab["location"], "if_match": 1, "data": {"institution": "UCL"}},
-    ]}
+    body = {
+        "objects": [
+            {"model": "experiment/dataset", "data": {"experiment": {"ref": "e"}, "name": "d"}},
+            {
+                "model": "experiment/experiment",
+                "ref": "e",
+                "data": {"subject": {"ref": "s"}, "date": "2024-01-01"},
+            },
+            {
+                "model": "experiment/subject",
+                "ref": "s",
+                "data": {"nickname": "S", "lab": lab["location"]},
+            },
+            {"location": lab["location"], "if_match": 1, "data": {"institution": "UCL"}},
+        ]
+    }
     answer = api.post("/api/batch", json=body, headers=alice)
     assert answer.status_code == 200, answer.text
     result = answer.json()
     assert [o["model"] for o in result["objects"]] == [
-        "experiment/dataset", "experiment/experiment", "experiment/subject", "experiment/lab",
+        "experiment/dataset",
+        "experiment/experiment",
+        "experiment/subject",
+        "experiment/lab",
     ]
     assert result["objects"][0]["experiment"] == result["refs"]["e"]
     assert result["objects"][1]["subject"] == result["refs"]["s"]
@@ -197,10 +242,13 @@ def test_batch_with_references_in_any_order(api, alice):
 LIKE_TEXT = st.text(alphabet=string.ascii_letters[:6] + "%_\\ ", min_size=0, max_size=6)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(needle=LIKE_TEXT.filter(bool), names=st.lists(LIKE_TEXT.filter(bool), min_size=1,
-                                                       max_size=6, unique=True))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    needle=LIKE_TEXT.filter(bool),
+    names=st.lists(LIKE_TEXT.filter(bool), min_size=1, max_size=6, unique=True),
+)
 def test_text_lookups_agree_with_python(api, alice, needle, names):
     """contains/startswith/... match Python's semantics, LIKE wildcards included."""
     prefix = f"{uuid.uuid4().int}:"  # digits: no needle can match inside the prefix

@@ -135,7 +135,10 @@ def test_select_with_filters(alice):
     assert sorted(s.nickname for s in found) == ["ZM_1", "ZM_2"]
     assert len(alice.select("Subject", {"lab__name__icontains": "CORTEX"})) == 3
     assert len(alice.select("experiment/subject", {"nickname__in": ["ZM_1", "KS_1"]})) == 2
-    assert alice.select("subject", {"lab": lab}) and alice.select("subject", {"lab__isnull": True}) == []
+    assert (
+        alice.select("subject", {"lab": lab})
+        and alice.select("subject", {"lab__isnull": True}) == []
+    )
     with pytest.raises(QueryValidationError, match="nick"):
         alice.select("subject", {"nick": "x"})
     with pytest.raises(NotFound):

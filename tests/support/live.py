@@ -44,8 +44,13 @@ class LiveServer:
     def cli(self, *args: str, input: str | None = None) -> str:
         """Run a ``labstore`` command on this server's data; returns its output."""
         done = subprocess.run(
-            [LABSTORE, *args], env=self.env, input=input, capture_output=True, text=True,
-            timeout=120, check=False,
+            [LABSTORE, *args],
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if done.returncode != 0:
             raise RuntimeError(f"labstore {' '.join(args)} failed: {done.stderr.strip()}")
@@ -54,7 +59,9 @@ class LiveServer:
     def start(self, timeout: float = 30.0) -> LiveServer:
         log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [LABSTORE, "serve", "--port", str(self.port)], env=self.env, stdout=log,
+            [LABSTORE, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

@@ -18,6 +18,7 @@ machines, so the file is the one place tokens go.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ import tomli_w
 
 from labstore.errors import ConfigError
 
+log = logging.getLogger("labstore.client.config")
 APP_NAME = "labstore"
 DEFAULT_PROFILE = "default"
 
@@ -102,12 +104,42 @@ def get_profile_config(
     config = read_config(path)
     name = profile_name(config, profile)
     profiles = config.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: 'profiles' must be a table of profiles")
     if name not in profiles:
         if profile is not None:
             known = ", ".join(sorted(profiles)) or "none"
             raise ConfigError(f"no profile {profile!r} in {path} (profiles: {known})")
         return {}
-    return dict(profiles[name])
+    stored = profiles[name]
+    if not isinstance(stored, dict):
+        raise ConfigError(f"{path}: profile {name!r} must be a table of options")
+    unknown = sorted(set(stored) - set(OPTION_DEFAULTS))
+    if unknown:
+        # A newer labstore may have written options this one does not know: say so, go on.
+        log.warning("%s: profile %r has unknown options %s", path, name, ", ".join(unknown))
+    return {k: _from_toml(k, v) for k, v in stored.items() if k in OPTION_DEFAULTS}
+
+
+# ``retry`` and ``backoff`` are keyed by HTTP status; TOML keys are strings.
+_STATUS_KEYED = frozenset({"retry", "backoff"})
+
+
+def _to_toml(name: str, value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if name in _STATUS_KEYED and isinstance(value, Mapping):
+        return {str(k): list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+    return value
+
+
+def _from_toml(name: str, value: Any) -> Any:
+    if name in _STATUS_KEYED and isinstance(value, Mapping):
+        try:
+            return {int(k): tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+        except ValueError:
+            raise ConfigError(f"option {name}: keys must be HTTP status codes") from None
+    return value
 
 
 def resolve_options(
@@ -145,7 +177,7 @@ def persist_options(options: Mapping[str, Any], path: Path) -> None:
     config = read_config(path)
     name = profile_name(config, options.get("profile"))
     keep = {
-        k: (str(v) if isinstance(v, Path) else v)
+        k: _to_toml(k, v)
         for k, v in options.items()
         if k not in SECRET_OPTIONS
         and k != "profile"

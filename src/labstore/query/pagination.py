@@ -18,6 +18,9 @@ from labstore.schema.registry import Registry
 from labstore.schema.types import Model
 from labstore.schema.values import coerce_kind, to_json_value
 
+# Ours are a few hundred characters; a longer one is not ours and is refused unread.
+MAX_CURSOR = 4096
+
 
 def _signature(model: Model, keys: Sequence[OrderKey]) -> str:
     text = model.key + "|" + ",".join(("-" if k.descending else "") + k.field for k in keys)
@@ -54,6 +57,8 @@ def decode_cursor(
     bad = InvalidInput(
         "cursor: not a cursor of this listing; start again without one", {"path": "cursor"}
     )
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR:
+        raise bad
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -64,5 +69,5 @@ def decode_cursor(
             coerce_kind(_kind(registry, model, k.field), v, "cursor", strict=False)  # type: ignore[arg-type]
             for k, v in zip(keys, values, strict=True)
         ]
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         raise bad from None

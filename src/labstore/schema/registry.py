@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labstore.errors import NotFound
-from labstore.schema.types import Field, Model, Pack, Relation
+from labstore.schema.types import RESERVED_NAMES, Field, Model, Pack, Relation, check_name
 
 # The fields every object has, filterable like any declared field.
 COMMON_FIELDS: tuple[Field, ...] = (
@@ -51,8 +51,14 @@ class Registry:
                 target = self._resolve_target(model, rel)
                 self._targets[(model.key, rel.name)] = target
                 plural = rel.plural or f"{model.name}s"
+                check_name(plural, f"{model.key}.{rel.name} plural")
                 taken = self._children[target.key]
-                if plural in taken or target.field(plural) or target.relation(plural):
+                if (
+                    plural in taken
+                    or plural in RESERVED_NAMES
+                    or target.field(plural)
+                    or target.relation(plural)
+                ):
                     raise ValueError(
                         f"{model.key}.{rel.name}: plural {plural!r} clashes on {target.key}; "
                         "give the relation an explicit plural"

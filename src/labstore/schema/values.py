@@ -63,15 +63,15 @@ def coerce_kind(kind: FieldKind, raw: Any, path: str, *, strict: bool) -> Any:
     if kind == "float":
         if isinstance(raw, bool):
             raise _fail(path, "a number", raw)
-        if isinstance(raw, int | float):
-            value = float(raw)
-        elif isinstance(raw, str) and not strict:
-            try:
+        try:
+            if isinstance(raw, int | float):
+                value = float(raw)
+            elif isinstance(raw, str) and not strict:
                 value = float(raw.strip())
-            except ValueError:
-                raise _fail(path, "a number", raw) from None
-        else:
-            raise _fail(path, "a number", raw)
+            else:
+                raise _fail(path, "a number", raw)
+        except (ValueError, OverflowError):  # JSON integers may exceed any float
+            raise _fail(path, "a number", raw) from None
         if not math.isfinite(value):
             raise _fail(path, "a finite number", raw)
         return value
@@ -86,13 +86,13 @@ def coerce_kind(kind: FieldKind, raw: Any, path: str, *, strict: bool) -> Any:
                 return False
         raise _fail(path, "true or false", raw)
     if kind == "datetime":
-        if isinstance(raw, dt.datetime):
-            return utc(raw)
-        if isinstance(raw, str):
-            try:
+        try:
+            if isinstance(raw, dt.datetime):
+                return utc(raw)
+            if isinstance(raw, str):
                 return parse_datetime(raw)
-            except ValueError:
-                pass
+        except (ValueError, OverflowError):  # OverflowError: no UTC equivalent (year 1 or 9999)
+            pass
         raise _fail(path, "an ISO 8601 date-time", raw)
     if kind == "date":
         if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
