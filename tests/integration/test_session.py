@@ -283,3 +283,30 @@ def test_errors_and_a_closed_session(alice):
     alice.close()
     with pytest.raises(ConfigError, match="closed"):
         alice.select("lab")
+
+
+def test_login_asks_for_the_password_without_echo(make_user, app, tmp_path, monkeypatch):
+    from tests.support.inprocess import AppTransport
+
+    make_user("dora")
+    asked = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or PASSWORD)
+    config = tmp_path / "login" / "config.toml"
+    s = labstore.login("http://testserver", "dora", file_name=config, transport=AppTransport(app))
+    assert s.current_user.username == "dora"
+    assert asked and "dora" in asked[0]
+    assert PASSWORD not in config.read_text() and "dora" in config.read_text()
+    again = labstore.Session.from_profile("default", file_name=config, transport=AppTransport(app))
+    assert again.is_authenticated()
+    with pytest.raises(ConfigError, match="no profile"):
+        labstore.Session.from_profile("nope", file_name=config)
+    assert labstore.get_profile_config(file_name=config)["username"] == "dora"
+
+
+def test_users_without_a_single_project_create_objects_without_one(make_user, make_session):
+    make_user("zed", projects=("p1", "p2"))
+    zed = make_session("zed")
+    assert zed.get_current_project() is None
+    assert zed.set(zed.Lab.new(name="lab-of-zed")).project is None
+    chosen = make_session("zed", project="p2")
+    assert chosen.set(chosen.Lab.new(name="lab-in-p2")).project == "p2"

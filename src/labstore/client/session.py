@@ -90,6 +90,7 @@ class Session:
         self._classes: dict[str, type[LabObject]] = {}
         self._interfaces: dict[str, ModelInterface] = {}
         self._current_project: LabObject | None = None
+        self._project_resolved = False
         self.closed = False
         self._authenticate()
         if persist_options:
@@ -225,18 +226,19 @@ class Session:
         Raises:
             NotFound: The ``project`` option names a project that does not exist.
         """
-        if self._current_project is not None:
+        if self._project_resolved:
             return self._current_project
         name = self._options.get("project")
         if not name:
             projects = self.get_user_profile().get("projects", [])
-            if len(projects) != 1:
-                return None
-            name = projects[0]
-        found: list[LabObject] = self.select("core/project", {"name": name})
-        if not found:
-            raise NotFound(f"project {name!r} does not exist (option 'project')")
-        self._current_project = found[0]
+            name = projects[0] if len(projects) == 1 else None
+        if name:
+            found: list[LabObject] = self.select("core/project", {"name": name})
+            if not found:
+                raise NotFound(f"project {name!r} does not exist (option 'project')")
+            self._current_project = found[0]
+        # Resolved once per session (also when there is none): set() asks on every create.
+        self._project_resolved = True
         return self._current_project
 
     # utilities --------------------------------------------------------------------------
