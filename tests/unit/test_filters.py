@@ -492,8 +492,9 @@ def test_cursor_round_trip_default_order() -> None:
     st.datetimes(
         min_value=dt.datetime(2, 1, 1), max_value=dt.datetime(9998, 1, 1), timezones=st.just(dt.UTC)
     ),
-    st.text(max_size=40),
-    st.integers(min_value=-(2**63), max_value=2**63),
+    # Stored strings never hold NUL (the schema refuses it), so neither do cursors.
+    st.text(max_size=40).filter(lambda t: "\x00" not in t),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.dates(),
 )
 def test_cursor_round_trip_property(

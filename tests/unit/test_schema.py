@@ -614,10 +614,18 @@ def test_date_json_round_trip(value: dt.date) -> None:
     assert coerce_kind("date", to_json_value("date", value), "d", strict=True) == value
 
 
-@given(st.integers(min_value=-(10**30), max_value=10**30))
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
 def test_int_json_round_trip(value: int) -> None:
     assert coerce_kind("int", to_json_value("int", value), "n", strict=True) == value
     assert coerce_kind("int", str(value), "n", strict=False) == value
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**30])
+def test_int_beyond_64_bits_is_invalid_input(value: int) -> None:
+    """Integer columns are 64-bit on every database: larger values are refused up front."""
+    with pytest.raises(InvalidInput, match="64 bits") as caught:
+        coerce_kind("int", value, "body.n", strict=True)
+    assert caught.value.details["path"] == "body.n"
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

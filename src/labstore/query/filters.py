@@ -26,7 +26,7 @@ from labstore.query.ast import (
 )
 from labstore.schema.registry import COMMON_FIELDS, Registry
 from labstore.schema.types import Model
-from labstore.schema.values import coerce_kind
+from labstore.schema.values import coerce_kind, is_valid_id
 
 _SEPARATOR = "__"
 
@@ -106,14 +106,16 @@ def relation_id(registry: Registry, model: Model, name: str, raw: Any, path: str
             f"{path}: expected the id or location of a {target.key}, got {raw!r}",
             {"path": path},
         )
+    ident: str = raw
     if "/" in raw:
         key, _, ident = raw.rpartition("/")
         if key != target.key:
             raise InvalidInput(
                 f"{path}: {raw!r} is not a {target.key}", {"path": path, "expected": target.key}
             )
-        return ident
-    return raw
+    if not is_valid_id(ident):
+        raise InvalidInput(f"{path}: {raw!r} is not an id of a {target.key}", {"path": path})
+    return ident
 
 
 def _single(raw: Any, path: str) -> Any:

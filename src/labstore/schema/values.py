@@ -8,14 +8,26 @@ filters parse them leniently (``"3"`` is the integer 3). Either way a bad value 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import re
 from typing import Any
 
 from labstore.errors import InvalidInput
 from labstore.schema.types import Field, FieldKind
 
+# Integer columns are 64-bit on every database.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+
+
+def is_valid_id(ident: object) -> bool:
+    """Whether ``ident`` could be an object id (ids never hold other characters)."""
+    return isinstance(ident, str) and bool(_ID_RE.match(ident))
 
 
 def utc(value: dt.datetime) -> dt.datetime:
@@ -44,37 +56,33 @@ def coerce_kind(kind: FieldKind, raw: Any, path: str, *, strict: bool) -> Any:
     if raw is None:
         return None
     if kind in ("str", "text"):
-        if isinstance(raw, str):
-            return raw
-        raise _fail(path, "a string", raw)
+        if not isinstance(raw, str):
+            raise _fail(path, "a string", raw)
+        if "\x00" in raw:  # PostgreSQL cannot store NUL; refuse it everywhere alike
+            raise _fail(path, "a string without NUL characters", raw)
+        return raw
     if kind == "int":
-        if isinstance(raw, bool):
+        value = _integer(raw, strict=strict)
+        if value is None:
             raise _fail(path, "an integer", raw)
-        if isinstance(raw, int):
-            return raw
-        if isinstance(raw, float) and raw.is_integer() and not strict:
-            return int(raw)
-        if isinstance(raw, str) and not strict:
-            try:
-                return int(raw.strip())
-            except ValueError:
-                pass
-        raise _fail(path, "an integer", raw)
+        if not INT_MIN <= value <= INT_MAX:
+            raise _fail(path, "an integer that fits in 64 bits", raw)
+        return value
     if kind == "float":
         if isinstance(raw, bool):
             raise _fail(path, "a number", raw)
         try:
             if isinstance(raw, int | float):
-                value = float(raw)
+                number = float(raw)
             elif isinstance(raw, str) and not strict:
-                value = float(raw.strip())
+                number = float(raw.strip())
             else:
                 raise _fail(path, "a number", raw)
         except (ValueError, OverflowError):  # JSON integers may exceed any float
             raise _fail(path, "a number", raw) from None
-        if not math.isfinite(value):
+        if not math.isfinite(number):
             raise _fail(path, "a finite number", raw)
-        return value
+        return number
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -104,7 +112,28 @@ def coerce_kind(kind: FieldKind, raw: Any, path: str, *, strict: bool) -> Any:
                 pass
         raise _fail(path, "an ISO 8601 date (YYYY-MM-DD)", raw)
     # json and array values are stored as given; arrays are references described by their pack.
+    try:
+        json.dumps(raw, allow_nan=False)
+    except (TypeError, ValueError):
+        raise _fail(path, "JSON without NaN or infinite numbers", raw) from None
+    if "\\u0000" in json.dumps(raw):
+        raise _fail(path, "JSON without NUL characters", raw)
     return raw
+
+
+def _integer(raw: Any, *, strict: bool) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer() and not strict:
+        return int(raw)
+    if isinstance(raw, str) and not strict:
+        try:
+            return int(raw.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def coerce_field(field: Field, raw: Any, path: str, *, strict: bool = True) -> Any:

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from labstore import __version__
+from labstore.errors import ConfigError
 from labstore.schema.packs import builtin_registry
 from labstore.server import migrate
 from labstore.server.auth import Accounts
@@ -29,14 +30,14 @@ def build_state(settings: Settings) -> AppState:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = builtin_registry()
     db = Database(settings.effective_database_url, registry)
-    if settings.auto_migrate:
-        migrate.upgrade(db.engine)
-    else:
-        state = migrate.schema_state(db.engine)
-        if state != "current":
-            from labstore.errors import ConfigError
-
-            raise ConfigError(f"the database schema is {state}: run `labstore db upgrade` first")
+    try:
+        if settings.auto_migrate:
+            migrate.upgrade(db.engine)
+        elif (found := migrate.schema_state(db.engine)) != "current":
+            raise ConfigError(f"the database schema is {found}: run `labstore db upgrade` first")
+    except BaseException:
+        db.dispose()
+        raise
     accounts = Accounts(
         db,
         time_cost=settings.argon2_time_cost,

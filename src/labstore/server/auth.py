@@ -119,7 +119,7 @@ class Accounts:
             AuthenticationError: The name or password is wrong (the message does not say which).
         """
         creds = self.db.table("auth_credential")
-        user_id = self._user_id(conn, username)
+        user_id = None if "\x00" in username else self._user_id(conn, username)
         stored = None
         if user_id is not None:
             stored = conn.execute(

@@ -76,7 +76,7 @@ def apply_batch(
     locations: dict[str, str] = {}
 
     def resolve(ref: str, where: str) -> str:
-        return split_location(locations[ref])[1]
+        return locations[ref]
 
     results: list[dict[str, Any] | None] = [None] * len(entries)
     for i in _order(entries):

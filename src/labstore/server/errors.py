@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from labstore.errors import InvalidInput, LabstoreError, NotFound, ServerError
@@ -52,6 +53,11 @@ def install_error_handlers(app: FastAPI) -> None:
         body["error"]["code"] = _HTTP_CODES.get(exc.status_code, error.code)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        # Values the schema let through but the database refused (a backstop, not the plan).
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(InvalidInput("the database refused a value of this request"))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(ServerError("the server failed; the error is in its log"))
@@ -59,4 +65,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LabstoreError, on_labstore_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(Exception, on_unexpected)

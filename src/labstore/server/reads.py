@@ -13,6 +13,7 @@ from labstore.query.ast import TRUE, Node, OrderKey
 from labstore.query.compile import column_name
 from labstore.query.pagination import decode_cursor, encode_cursor
 from labstore.schema.types import Model
+from labstore.schema.values import is_valid_id
 from labstore.server.access import visibility
 from labstore.server.auth import Principal
 from labstore.server.database import Database
@@ -48,9 +49,11 @@ class Reader:
             NotFound: No such object, or one the principal may not see (the same answer).
         """
         table = self.db.tables(model)
-        found = conn.execute(
-            select(table).where(table.c.id == ident, self.visible(model, table))
-        ).first()
+        found = None
+        if is_valid_id(ident):
+            found = conn.execute(
+                select(table).where(table.c.id == ident, self.visible(model, table))
+            ).first()
         if found is None:
             raise NotFound(
                 f"no {model.key} with id {ident!r}", {"location": f"{model.key}/{ident}"}

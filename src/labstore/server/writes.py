@@ -6,6 +6,7 @@ leaves nothing of its first ones behind.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +25,9 @@ from labstore.store.records import new_id, utcnow
 
 # Keys the server sets; echoed back by clients that send a whole object, and then ignored.
 SERVER_KEYS = frozenset({f.name for f in COMMON_FIELDS} | {"location", "model"}) - {"project"}
+# Maps a batch reference (and where it was used) to the location it was stored at.
 RefResolver = Callable[[str, str], str]
+log = logging.getLogger("labstore.server.writes")
 
 
 def parse_if_match(header: str | None) -> int | None:
@@ -142,7 +145,14 @@ class Writer:
                 raise InvalidInput(
                     f"{where}: batch references only work in /api/batch", {"path": where}
                 )
-            return refs(str(raw["ref"]), where)
+            referenced = refs(str(raw["ref"]), where)
+            if not referenced.startswith(parent.key + "/"):
+                raise InvalidInput(
+                    f"{where}: reference {raw['ref']!r} is a {referenced.rsplit('/', 1)[0]}, "
+                    f"not a {parent.key}",
+                    {"path": where, "expected": parent.key},
+                )
+            return referenced.rsplit("/", 1)[1]
         ident = relation_id(self.registry, model, name, raw, where)
         try:
             self.reader.row(conn, parent, ident)
@@ -289,7 +299,8 @@ class Writer:
             with conn.begin_nested():
                 return conn.execute(statement)
         except IntegrityError as exc:
+            # The database's own words may quote other users' values: log them, do not send.
+            log.info("integrity error on %s: %s", model.key, exc.orig)
             raise Conflict(
-                f"the change breaks a rule of {model.key} (a duplicate, or a missing parent)",
-                {"database": str(exc.orig)[:200]},
+                f"the change breaks a rule of {model.key} (a duplicate, or a missing parent)"
             ) from None

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
     Float,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     String,
     Table,
@@ -43,7 +43,7 @@ NAMING_CONVENTION = {
 
 def column_type(field: Field) -> TypeEngine[Any]:
     kinds: dict[str, TypeEngine[Any]] = {
-        "int": Integer(),
+        "int": BigInteger(),
         "float": Float(),
         "bool": Boolean(),
         "datetime": UTCDateTime(),
@@ -74,7 +74,7 @@ class StoreTables:
     def _model_table(self, model: Model) -> Table:
         columns: list[Column[Any]] = [
             Column("id", String(ID_LENGTH), primary_key=True),
-            Column("version", Integer, nullable=False),
+            Column("version", BigInteger, nullable=False),
             Column("owner", text_type(NAME_LENGTH), nullable=False, index=True),
             Column("project", text_type(NAME_LENGTH), nullable=True, index=True),
             Column("created", UTCDateTime(), nullable=False, index=True),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:01:45.442815
+Create Date: 2026-11-22 05:28:51.467361
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "core_file",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -43,7 +43,7 @@ def upgrade() -> None:
             ),
             nullable=True,
         ),
-        sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column(
             "sha256",
             sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
@@ -70,7 +70,7 @@ def upgrade() -> None:
     op.create_table(
         "core_project",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -104,7 +104,7 @@ def upgrade() -> None:
     op.create_table(
         "core_user",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -144,7 +144,7 @@ def upgrade() -> None:
     op.create_table(
         "experiment_lab",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -183,7 +183,7 @@ def upgrade() -> None:
     op.create_table(
         "inventory_sample_type",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -261,7 +261,7 @@ def upgrade() -> None:
     op.create_table(
         "experiment_subject",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -323,7 +323,7 @@ def upgrade() -> None:
     op.create_table(
         "inventory_object_type",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -351,8 +351,8 @@ def upgrade() -> None:
             sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
             nullable=True,
         ),
-        sa.Column("min", sa.Integer(), nullable=True),
-        sa.Column("max", sa.Integer(), nullable=True),
+        sa.Column("min", sa.BigInteger(), nullable=True),
+        sa.Column("max", sa.BigInteger(), nullable=True),
         sa.Column(
             "prefix",
             sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
@@ -382,7 +382,7 @@ def upgrade() -> None:
     op.create_table(
         "inventory_sample",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -429,7 +429,7 @@ def upgrade() -> None:
     op.create_table(
         "experiment_experiment",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -443,7 +443,7 @@ def upgrade() -> None:
         sa.Column("created", labstore.store.types.UTCDateTime(), nullable=False),
         sa.Column("modified", labstore.store.types.UTCDateTime(), nullable=False),
         sa.Column("date", sa.Date(), nullable=True),
-        sa.Column("number", sa.Integer(), nullable=True),
+        sa.Column("number", sa.BigInteger(), nullable=True),
         sa.Column(
             "task_protocol",
             sa.String(length=1000).with_variant(
@@ -497,7 +497,7 @@ def upgrade() -> None:
     op.create_table(
         "inventory_item",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -515,7 +515,7 @@ def upgrade() -> None:
             sa.String(length=255).with_variant(sa.String(length=255, collation="C"), "postgresql"),
             nullable=True,
         ),
-        sa.Column("quantity", sa.Integer(), nullable=True),
+        sa.Column("quantity", sa.BigInteger(), nullable=True),
         sa.Column("in_use", sa.Boolean(), nullable=True),
         sa.Column("data", sa.JSON(), nullable=True),
         sa.Column("sample_id", sa.String(length=32), nullable=True),
@@ -545,7 +545,7 @@ def upgrade() -> None:
     op.create_table(
         "experiment_dataset",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column(
             "owner",
             sa.String(length=150).with_variant(sa.String(length=150, collation="C"), "postgresql"),
@@ -577,7 +577,7 @@ def upgrade() -> None:
             ),
             nullable=True,
         ),
-        sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column(
             "hash",
             sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
