@@ -29,6 +29,11 @@ COMMON_FIELD_NAMES = ("id", "version", "owner", "project", "created", "modified"
 RESERVED_NAMES = frozenset(
     {*COMMON_FIELD_NAMES, "location", "model", "order_by", "limit", "cursor", "recursive", "tags"}
 )
+# First segments of /api/... paths that are not packs.
+RESERVED_PACK_NAMES = frozenset(
+    {"auth", "me", "ping", "models", "query", "batch", "changes", "blobs", "uploads", "paths",
+     "links", "tags", "acl", "share", "users", "projects"}
+)
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -257,6 +262,8 @@ class Pack:
 
     def __post_init__(self) -> None:
         check_name(self.name, "pack")
+        if self.name in RESERVED_PACK_NAMES:
+            raise ValueError(f"pack name {self.name!r} is taken by the API ({self.name}/...)")
         bound = []
         for model in self.models:
             if model.name in self._by_name:

@@ -6,18 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, select
 
 from labstore.errors import InvalidInput, NotFound
 from labstore.query.ast import TRUE, Node, OrderKey
-from labstore.query.compile import column_name
-from labstore.query.pagination import decode_cursor, encode_cursor
+from labstore.query.jsonquery import ParsedQuery
 from labstore.schema.types import Model
 from labstore.schema.values import is_valid_id
 from labstore.server.access import visibility
 from labstore.server.auth import Principal
 from labstore.server.database import Database
 from labstore.store.records import row_to_json
+from labstore.store.select import count_rows, fetch_related, select_page
 
 
 @dataclass
@@ -69,36 +69,34 @@ class Reader:
         *,
         limit: int,
         cursor: str | None = None,
+        offset: int = 0,
     ) -> Page:
-        table = self.db.tables(model)
-        where = [self.compiler.where(model, node), self.visible(model, table)]
-        if cursor:
-            values = decode_cursor(self.registry, model, order, cursor)
-            where.append(self.compiler.after(model, order, values))
-        stmt = (
-            select(table)
-            .where(*where)
-            .order_by(*self.compiler.order_by(model, order))
-            .limit(limit + 1)
+        found = select_page(
+            conn, self.compiler, model, node, order, limit=limit, offset=offset, cursor=cursor
         )
-        rows = conn.execute(stmt).mappings().all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = None
-        if more and rows:
-            last = rows[-1]
-            values = [last[column_name(model, k.field)] for k in order]
-            next_cursor = encode_cursor(self.registry, model, order, values)
-        return Page([self.to_json(model, r) for r in rows], next_cursor)
+        return Page([self.to_json(model, r) for r in found.rows], found.next)
+
+    def query(self, conn: Connection, parsed: ParsedQuery, *, limit: int) -> dict[str, Any]:
+        """The answer to a JSON query: a page of objects and the related ones it asked for."""
+        found = select_page(
+            conn,
+            self.compiler,
+            parsed.model,
+            parsed.node,
+            parsed.order,
+            limit=min(parsed.limit or limit, limit),
+            offset=parsed.offset,
+            cursor=parsed.cursor,
+        )
+        included = fetch_related(conn, self.compiler, parsed.model, found.rows, parsed.returns)
+        return {
+            "items": [self.to_json(parsed.model, r) for r in found.rows],
+            "next": found.next,
+            "included": [self.to_json(m, r) for m, r in included],
+        }
 
     def count(self, conn: Connection, model: Model, node: Node = TRUE) -> int:
-        table = self.db.tables(model)
-        stmt = (
-            select(func.count())
-            .select_from(table)
-            .where(self.compiler.where(model, node), self.visible(model, table))
-        )
-        return int(conn.execute(stmt).scalar_one())
+        return count_rows(conn, self.compiler, model, node)
 
     def subtree(
         self, conn: Connection, model: Model, root: Mapping[Any, Any], limit: int

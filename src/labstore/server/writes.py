@@ -56,6 +56,7 @@ class Writer:
         self.db = reader.db
         self.registry = reader.registry
         self.principal = reader.principal
+        self._parents_seen: set[tuple[str, str]] = set()
 
     def _check_model(self, model: Model) -> None:
         if model.read_only:
@@ -154,12 +155,17 @@ class Writer:
                 )
             return referenced.rsplit("/", 1)[1]
         ident = relation_id(self.registry, model, name, raw, where)
+        if (parent.key, ident) in self._parents_seen:
+            return ident
         try:
             self.reader.row(conn, parent, ident)
         except NotFound:
             raise InvalidInput(
                 f"{where}: no {parent.key} with id {ident!r}", {"path": where}
             ) from None
+        # A batch names the same parent many times: check it once. (Deleting it later in
+        # the same transaction would still fail on the foreign key.)
+        self._parents_seen.add((parent.key, ident))
         return ident
 
     def create(
@@ -295,9 +301,9 @@ class Writer:
                 )
 
     def _execute(self, conn: Connection, model: Model, statement: Any) -> Any:
+        # No savepoint: any failure aborts the request's whole transaction (all or nothing).
         try:
-            with conn.begin_nested():
-                return conn.execute(statement)
+            return conn.execute(statement)
         except IntegrityError as exc:
             # The database's own words may quote other users' values: log them, do not send.
             log.info("integrity error on %s: %s", model.key, exc.orig)

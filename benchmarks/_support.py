@@ -1,0 +1,244 @@
+"""Shared plumbing of the benchmarks: real servers, throw-away PostgreSQL, figures, results.
+
+Nothing here is mocked: :class:`LabstoreServer` runs ``labstore serve`` as a subprocess of the
+project's virtualenv, and :func:`postgres_cluster` starts a real PostgreSQL cluster through the
+test suite's helper (``tests/support/postgres.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+BIN_DIR = Path(sys.executable).parent
+LABSTORE = BIN_DIR / "labstore"
+HOST = "127.0.0.1"
+
+if str(REPO_ROOT) not in sys.path:  # for ``tests.support.postgres``
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support.postgres import PostgresCluster, find_postgres_bin  # noqa: E402
+
+# Real server settings that keep logins cheap and the console quiet; the stored objects and
+# their checks are the same as with the defaults.
+SERVER_SETTINGS = {
+    "LABSTORE_ARGON2_MEMORY_KIB": "8192",
+    "LABSTORE_ARGON2_TIME_COST": "1",
+    "LABSTORE_LOG_LEVEL": "warning",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(database_url: str | None) -> dict[str, str]:
+    """The environment of server commands: ours without ``LABSTORE_*``, plus the settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABSTORE_")}
+    env.update(SERVER_SETTINGS)
+    if database_url:
+        env["LABSTORE_DATABASE_URL"] = database_url
+    return env
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(no log: {exc})"
+
+
+class LabstoreServer:
+    """``labstore serve`` in a subprocess, with one user; stop it with :meth:`stop`.
+
+    Args:
+        data_dir: The server's data directory (its SQLite file lives there unless
+            ``database_url`` names another database).
+        database_url: SQLAlchemy URL of the database, or ``None`` for SQLite in ``data_dir``.
+    """
+
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.env = server_env(database_url)
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def add_user(self, username: str, password: str) -> None:
+        """``labstore user add USERNAME --password-stdin`` (also creates the schema)."""
+        result = subprocess.run(
+            [str(LABSTORE), "user", "add", username, "--password-stdin",
+             "--data-dir", str(self.data_dir)],
+            input=f"{password}\n", env=self.env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"labstore user add failed (exit {result.returncode}):\n"
+                f"{result.stdout}{result.stderr}"
+            )
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the server and wait until ``GET /api/ping`` answers."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(
+                [str(LABSTORE), "serve", "--data-dir", str(self.data_dir),
+                 "--host", HOST, "--port", str(self.port)],
+                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop the server
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._proc.poll() is not None:
+                raise RuntimeError(
+                    f"labstore serve exited with {self._proc.returncode}:\n{_tail(self.log_path)}"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/api/ping", timeout=2).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    f"labstore serve did not answer within {timeout:.0f}s:\n{_tail(self.log_path)}"
+                )
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s); safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def __enter__(self) -> LabstoreServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Postgres:
+    """A running cluster, or why there is none (``cluster`` is then ``None``)."""
+
+    cluster: PostgresCluster | None
+    reason: str = ""
+
+    def url(self, database: str) -> str:
+        assert self.cluster is not None
+        return self.cluster.url.rsplit("/", 1)[0] + f"/{database}"
+
+    def create_database(self, name: str) -> str:
+        """``CREATE DATABASE name``; returns its SQLAlchemy URL."""
+        import psycopg
+
+        assert self.cluster is not None
+        with psycopg.connect(self.cluster.conninfo, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def version(self) -> str:
+        import psycopg
+
+        assert self.cluster is not None
+        with psycopg.connect(self.cluster.conninfo) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        return str(row[0]) if row else "?"
+
+
+@contextlib.contextmanager
+def postgres_cluster(base_dir: Path, *, wanted: bool = True) -> Iterator[Postgres]:
+    """A throw-away PostgreSQL cluster under ``base_dir``, stopped afterwards.
+
+    Yields a :class:`Postgres` without a cluster (and with the reason) when PostgreSQL is not
+    wanted, not installed or does not start.
+    """
+    if not wanted:
+        yield Postgres(None, "--skip-postgres was given")
+        return
+    if find_postgres_bin() is None:
+        yield Postgres(None, "PostgreSQL server binaries (initdb, pg_ctl) not found")
+        return
+    try:
+        cluster = PostgresCluster.start(base_dir)
+    except RuntimeError as exc:
+        yield Postgres(None, f"PostgreSQL did not start: {exc}")
+        return
+    try:
+        yield Postgres(cluster)
+    finally:
+        cluster.stop()
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "?"
+
+
+def machine_facts(postgres_version: str | None) -> dict[str, Any]:
+    """What the figures depend on: CPU, Python, SQLite and PostgreSQL versions."""
+    import labstore
+
+    return {
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": postgres_version,
+        "labstore": labstore.__version__,
+    }
+
+
+def latency_ms(samples: list[float]) -> dict[str, float]:
+    """Median and 95th percentile of durations in seconds, in milliseconds."""
+    if not samples:
+        return {"median_ms": float("nan"), "p95_ms": float("nan")}
+    ordered = sorted(samples)
+    p95 = (
+        statistics.quantiles(ordered, n=100, method="inclusive")[94]
+        if len(ordered) > 1
+        else ordered[0]
+    )
+    return {
+        "median_ms": round(1000 * statistics.median(ordered), 3),
+        "p95_ms": round(1000 * p95, 3),
+    }
+
+
+def write_results(name: str, figures: Mapping[str, Any]) -> Path:
+    """Write ``benchmarks/results/<name>.json``; returns its path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2, sort_keys=False) + "\n")
+    return path

@@ -1,0 +1,134 @@
+"""Running compiled queries on a store's tables: pages, counts and related objects.
+
+The server runs these with its visibility rule as the compiler's scope; the client's local
+store runs the very same functions on its replica, so both answer a query alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, func, select, true
+
+from labstore.query.ast import TRUE, Node, OrderKey
+from labstore.query.compile import Compiler, column_name
+from labstore.query.pagination import decode_cursor, encode_cursor
+from labstore.schema.types import Model
+
+ReturnTree = Mapping[str, "ReturnTree"]
+
+
+@dataclass
+class RowPage:
+    rows: list[RowMapping]
+    next: str | None
+
+
+def _scope(compiler: Compiler, model: Model) -> ColumnElement[bool]:
+    table = compiler.table_for(model)
+    return compiler.visible(model, table) if compiler.visible is not None else true()
+
+
+def select_page(
+    conn: Connection,
+    compiler: Compiler,
+    model: Model,
+    node: Node,
+    order: Sequence[OrderKey],
+    *,
+    limit: int | None,
+    offset: int = 0,
+    cursor: str | None = None,
+) -> RowPage:
+    """One page of rows matching ``node``, in ``order``, with the cursor of the next page."""
+    table = compiler.table_for(model)
+    where = [compiler.where(model, node), _scope(compiler, model)]
+    if cursor:
+        values = decode_cursor(compiler.registry, model, order, cursor)
+        where.append(compiler.after(model, order, values))
+    stmt = select(table).where(*where).order_by(*compiler.order_by(model, order))
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    rows = list(conn.execute(stmt).mappings().all())
+    next_cursor = None
+    if limit is not None and len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        values = [last[column_name(model, k.field)] for k in order]
+        next_cursor = encode_cursor(compiler.registry, model, order, values)
+    return RowPage(rows, next_cursor)
+
+
+def count_rows(conn: Connection, compiler: Compiler, model: Model, node: Node = TRUE) -> int:
+    table = compiler.table_for(model)
+    stmt = (
+        select(func.count())
+        .select_from(table)
+        .where(compiler.where(model, node), _scope(compiler, model))
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def fetch_related(
+    conn: Connection,
+    compiler: Compiler,
+    model: Model,
+    rows: Sequence[Mapping[Any, Any]],
+    returns: ReturnTree,
+    *,
+    chunk: int = 500,
+) -> list[tuple[Model, RowMapping]]:
+    """Every object the ``returns`` tree reaches from ``rows``: one query per relation level."""
+    out: list[tuple[Model, RowMapping]] = []
+    seen: set[tuple[str, str]] = set()
+    registry = compiler.registry
+    for name, sub in returns.items():
+        relation = model.relation(name)
+        if relation is not None:
+            target = registry.parent(model, name)
+            ids = {r[relation.column] for r in rows if r[relation.column] is not None}
+            found = _rows_where(conn, compiler, target, "id", ids, chunk)
+        else:
+            link = registry.children(model)[name]
+            target = link.child
+            found = _rows_where(
+                conn, compiler, target, link.relation.column, {r["id"] for r in rows}, chunk
+            )
+        for row in found:
+            key = (target.key, row["id"])
+            if key not in seen:
+                seen.add(key)
+                out.append((target, row))
+        if sub:
+            for deeper in fetch_related(conn, compiler, target, found, sub, chunk=chunk):
+                key = (deeper[0].key, deeper[1]["id"])
+                if key not in seen:
+                    seen.add(key)
+                    out.append(deeper)
+    return out
+
+
+def _rows_where(
+    conn: Connection,
+    compiler: Compiler,
+    model: Model,
+    column: str,
+    values: Iterable[str],
+    chunk: int,
+) -> list[RowMapping]:
+    table = compiler.table_for(model)
+    wanted = sorted(values)
+    found: list[RowMapping] = []
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start : start + chunk]
+        stmt = (
+            select(table)
+            .where(table.c[column].in_(part), _scope(compiler, model))
+            .order_by(table.c.created, table.c.id)
+        )
+        found.extend(conn.execute(stmt).mappings().all())
+    return found
