@@ -32,3 +32,15 @@ class AppTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.client.close()
+
+
+class CountingTransport(AppTransport):
+    """An :class:`AppTransport` that records each request's method and path."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__(app)
+        self.requests: list[tuple[str, str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append((request.method, request.url.path))
+        return super().handle_request(request)

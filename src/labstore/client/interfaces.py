@@ -1,7 +1,10 @@
 """Model interfaces: ``s.Sample.first(10)``, ``s.Subject.where({...})`` and friends.
 
-Order is documented and deterministic everywhere: creation order (``created``, then ``id``).
-``first(n)`` is the n oldest, ``last(n)`` the n newest, both returned oldest first.
+Every ``query`` argument is the conditions part of a JSON query (docs/query-language.md),
+which also takes Django-style keys: ``{"lab__name": "cortexlab"}`` and
+``{"lab": {"name": "cortexlab"}}`` ask the same. Order is deterministic everywhere: creation
+order (``created``, then ``id``). ``first(n)`` is the n oldest, ``last(n)`` the n newest, both
+returned oldest first.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from labstore.client.objects import LabObject
+from labstore.client.results import ResultList
 from labstore.errors import NotFound
 from labstore.schema.types import Model
 
@@ -48,9 +52,9 @@ class ModelInterface:
         except NotFound:
             return None
 
-    def where(self, query: Filters | None = None) -> list[LabObject]:
-        """Every object matching the filters, in creation order."""
-        return list(self._iterate(query))
+    def where(self, query: Filters | None = None) -> ResultList:
+        """Every object matching the query, in creation order."""
+        return ResultList(self._iterate(query))
 
     def all(self) -> Iterator[LabObject]:
         """Every object, fetched a page at a time as you iterate."""
@@ -61,14 +65,14 @@ class ModelInterface:
         found = self.first(1, query)
         return found[0] if found else None
 
-    def first(self, n: int = 1, query: Filters | None = None) -> list[LabObject]:
+    def first(self, n: int = 1, query: Filters | None = None) -> ResultList:
         """The ``n`` oldest matching objects."""
-        return list(self._iterate(query, limit=n))
+        return ResultList(self._iterate(query, limit=n))
 
-    def last(self, n: int = 1, query: Filters | None = None) -> list[LabObject]:
+    def last(self, n: int = 1, query: Filters | None = None) -> ResultList:
         """The ``n`` newest matching objects, oldest first."""
         newest = list(self._iterate(query, limit=n, order="-created,-id"))
-        return newest[::-1]
+        return ResultList(newest[::-1])
 
     def count(self, query: Filters | None = None) -> int:
         """How many objects match."""

@@ -29,6 +29,8 @@ class ObjectSource(Protocol):
 
     def select(self, model_name: str, raw_filters: dict[str, Any] | None = None) -> list[Any]: ...
 
+    def children(self, location: str, plural: str) -> tuple[Any, ...]: ...
+
 
 class LabObject:
     """Base of every model class; subclasses are made by :func:`build_model_class`.
@@ -252,13 +254,13 @@ def _relation_property(model: Model, registry: Registry, name: str) -> property:
     return property(getter, setter, doc=f"The parent {target.cls_name} (loaded on first use)")
 
 
-def _children_property(child: Model, relation: str) -> property:
+def _children_property(child: Model, plural: str) -> property:
     def getter(self: LabObject) -> tuple[Any, ...]:
         if self.location is None or self._source is None:
             return ()
-        return tuple(self._source.select(child.key, {relation: self.location}))
+        return tuple(self._source.children(self.location, plural))
 
-    return property(getter, doc=f"The {child.cls_name} objects whose {relation} is this one")
+    return property(getter, doc=f"The {child.cls_name} objects below this one (cached)")
 
 
 def build_model_class(
@@ -277,5 +279,5 @@ def build_model_class(
     for rel in model.relations:
         namespace[rel.name] = _relation_property(model, registry, rel.name)
     for plural, link in registry.children(model).items():
-        namespace[plural] = _children_property(link.child, link.relation.name)
+        namespace[plural] = _children_property(link.child, plural)
     return type(model.cls_name, (LabObject,), namespace)

@@ -10,7 +10,7 @@ import datetime as dt
 import getpass
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from labstore.client import config as cfg
 from labstore.client.cache import ObjectCache
 from labstore.client.interfaces import ModelInterface
 from labstore.client.objects import LabObject, build_model_class
+from labstore.client.results import ResultList
 from labstore.client.transport import Transport
 from labstore.errors import (
     AuthenticationError,
@@ -29,6 +30,8 @@ from labstore.errors import (
     NotFound,
     VersionConflict,
 )
+from labstore.query.jsonquery import parse_query
+from labstore.query.schema import query_schema
 from labstore.schema.registry import Registry
 from labstore.schema.types import Model
 from labstore.schema.values import to_json_value
@@ -339,7 +342,7 @@ class Session:
         self._cache.put(data)
         return self._object(data)
 
-    def select(self, model_name: str, raw_filters: dict[str, Any] | None = None) -> list[Any]:
+    def select(self, model_name: str, raw_filters: dict[str, Any] | None = None) -> ResultList:
         """Every object of a model matching the filters, asked of the server.
 
         Args:
@@ -351,40 +354,170 @@ class Session:
             QueryValidationError: A filter names an unknown field or lookup.
         """
         model = self.registry.model(model_name)
-        return list(self._iterate(model, dict(raw_filters or {})))
-
-    def _iterate(
-        self,
-        model: Model,
-        filters: dict[str, Any],
-        *,
-        limit: int | None = None,
-        order: str | None = None,
-    ) -> Iterator[LabObject]:
-        params = _filter_params(filters)
-        if order:
-            params.append(("order_by", order))
+        params = _filter_params(dict(raw_filters or {}))
+        found = ResultList()
         cursor: str | None = None
-        served = 0
         while True:
-            page_size = _PAGE if limit is None else min(_PAGE, limit - served)
-            if page_size <= 0:
-                return
-            page_params = [*params, ("limit", page_size)]
+            page_params = [*params, ("limit", _PAGE)]
             if cursor:
                 page_params.append(("cursor", cursor))
             page = self._request("GET", f"/api/{model.key}", params=page_params).json()
             for data in page["items"]:
                 self._cache.put(data)
-                served += 1
-                yield self._object(data)
+                found.append(self._object(data))
             cursor = page.get("next")
             if not cursor:
-                return
+                return found
 
-    def _count(self, model: Model, filters: dict[str, Any]) -> int:
-        answer = self._request("GET", f"/api/{model.key}/count", params=_filter_params(filters))
-        return int(answer.json()["count"])
+    @property
+    def query_schema(self) -> dict[str, Any]:
+        """The JSON Schema of queries (see ``docs/query-language.md``)."""
+        return query_schema()
+
+    def query(self, data: Mapping[str, Any], use_cache: bool = False) -> ResultList:
+        """Run a JSON query; returns objects (plain dicts with ``__json__``).
+
+        Related objects named in ``__return__`` come in the same answer and go to the cache,
+        so reading those relations afterwards makes no request. Without a ``limit`` every
+        page is fetched.
+
+        Args:
+            data: The query, e.g. ``{"__model__": "Sample", "__query__": {"name": "x"}}``.
+            use_cache: Reserved for answering from the local store; the server answers.
+
+        Raises:
+            QueryValidationError: The query is invalid; ``path`` is the JSON path of the fault.
+        """
+        body = _encode(data)
+        parsed = parse_query(self.registry, body)
+        limit = parsed.limit
+        results = ResultList(self._run_query(body, parsed.model, parsed.returns, limit=limit))
+        if parsed.as_json:
+            return ResultList(self._cache.get(o.location) for o in results)
+        return results
+
+    def _run_query(
+        self,
+        body: dict[str, Any],
+        model: Model,
+        returns: Mapping[str, Any],
+        *,
+        limit: int | None,
+    ) -> Iterator[LabObject]:
+        options = dict(body.get("__options__") or {})
+        served = 0
+        while True:
+            page_size = _PAGE if limit is None else min(_PAGE, limit - served)
+            if page_size <= 0:
+                return
+            answer = self._request(
+                "POST", "/api/query", json={**body, "__options__": {**options, "limit": page_size}}
+            ).json()
+            self._absorb(model, answer, returns)
+            for data in answer["items"]:
+                served += 1
+                yield self._object(data)
+            if not answer.get("next"):
+                return
+            # Later pages continue from the cursor; the offset applied to the first only.
+            options = {k: v for k, v in options.items() if k != "offset"}
+            options["cursor"] = answer["next"]
+
+    def _absorb(self, model: Model, answer: dict[str, Any], returns: Mapping[str, Any]) -> None:
+        """Cache an answer's objects, and index children it was asked to include."""
+        for data in [*answer["items"], *answer.get("included", [])]:
+            self._cache.put(data)
+        by_model: dict[str, list[dict[str, Any]]] = {}
+        for data in answer.get("included", []):
+            by_model.setdefault(data["model"], []).append(data)
+        self._index_children(model, answer["items"], returns, by_model)
+
+    def _index_children(
+        self,
+        model: Model,
+        objects: list[dict[str, Any]],
+        returns: Mapping[str, Any],
+        included: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        for name, sub in returns.items():
+            if model.relation(name) is not None:
+                target = self.registry.parent(model, name)
+                wanted = {o[name] for o in objects if o.get(name)}
+                reached = [d for d in included.get(target.key, []) if d["location"] in wanted]
+            else:
+                link = self.registry.children(model)[name]
+                target = link.child
+                reached = []
+                for parent in objects:
+                    kids = [
+                        d
+                        for d in included.get(target.key, [])
+                        if d.get(link.relation.name) == parent["location"]
+                    ]
+                    self._cache.put_children(
+                        parent["location"], name, [k["location"] for k in kids]
+                    )
+                    reached.extend(kids)
+            if sub:
+                self._index_children(target, reached, sub, included)
+
+    def prefetch(self, objects: Iterable[LabObject], relations: Any) -> list[LabObject]:
+        """Load the given relations of many objects at once (one request per model).
+
+        Afterwards reading those relations (``sample.sample_type``, ``subject.experiments``)
+        answers from the cache, with no request per object.
+
+        Args:
+            objects: Stored objects, of one model or several.
+            relations: As ``__return__``: a name, a list of names, or a tree of them.
+
+        Returns:
+            The same objects, as a list.
+        """
+        items = list(objects)
+        by_model: dict[str, list[str]] = {}
+        for obj in items:
+            if obj.location is None:
+                raise InvalidInput("prefetch: an object was never stored")
+            by_model.setdefault(obj.model_key, []).append(str(obj.id))
+        for key, ids in by_model.items():
+            for start in range(0, len(ids), _PAGE):
+                self.query(
+                    {
+                        "__model__": key,
+                        "__query__": {"id": ids[start : start + _PAGE]},
+                        "__return__": relations,
+                    }
+                )
+        return items
+
+    def children(self, location: str, plural: str) -> tuple[LabObject, ...]:
+        """The children of ``location`` by their plural, from the cache when known."""
+        model = self._model_of(location)
+        link = self.registry.children(model)[plural]
+        cached = self._cache.children(location, plural)
+        if cached is not None:
+            return tuple(self._object(data) for data in cached)
+        found = self.select(link.child.key, {link.relation.name: location})
+        self._cache.put_children(location, plural, [str(o.location) for o in found])
+        return tuple(found)
+
+    def _iterate(
+        self,
+        model: Model,
+        query: Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        order: str | None = None,
+    ) -> Iterator[LabObject]:
+        body: dict[str, Any] = {"__model__": model.key, "__query__": _encode(query)}
+        if order:
+            body["__options__"] = {"order": order}
+        return self._run_query(body, model, {}, limit=limit)
+
+    def _count(self, model: Model, query: Mapping[str, Any]) -> int:
+        body = {"__model__": model.key, "__query__": _encode(query)}
+        return int(self._request("POST", "/api/query/count", json=body).json()["count"])
 
     def refresh(self, entity: LabObject) -> LabObject:
         """A new instance of ``entity`` with the server's current state.
@@ -461,7 +594,22 @@ class Session:
         else:
             data = self._update(entity, avoid_collisions)
         self._cache.put(data)
+        model = self.registry.model(entity.model_key)
+        self._forget_parents(model, entity._original, data)
         return self._object(data)
+
+    def _forget_parents(self, model: Model, *states: Mapping[str, Any]) -> None:
+        """Drop cached children lists of every parent these states of an object point at."""
+        for rel in model.relations:
+            parent = self.registry.parent(model, rel.name)
+            plural = next(
+                p
+                for p, link in self.registry.children(parent).items()
+                if link.child.key == model.key and link.relation.name == rel.name
+            )
+            for state in states:
+                if state.get(rel.name):
+                    self._cache.forget_children(str(state[rel.name]), plural)
 
     def _payload(self, entity: LabObject) -> dict[str, Any]:
         payload = entity.to_json()
@@ -526,6 +674,7 @@ class Session:
         answer = self._request("POST", "/api/batch", json={"objects": entries}).json()
         for data in answer["objects"]:
             self._cache.put(data)
+            self._forget_parents(self.registry.model(data["model"]), data)
         return self._object(self._cache.get(answer["refs"][root["ref"]]) or {})
 
     def delete(self, entity: LabObject | str) -> None:
@@ -538,13 +687,27 @@ class Session:
         location = entity if isinstance(entity, str) else entity.location
         if location is None:
             raise InvalidInput("delete: the object was never stored")
-        self._model_of(location)
+        model = self._model_of(location)
         self._request("DELETE", f"/api/{location}")
+        cached = self._cache.get(location)
+        if cached is not None:
+            self._forget_parents(model, cached)
         self._cache.remove(location)
 
     def clear_cache(self) -> None:
         """Forget every cached object; the next get() asks the server."""
         self._cache.clear()
+
+
+def _encode(value: Any) -> Any:
+    """A query's values as JSON: objects become locations, times ISO 8601 text."""
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_encode(v) for v in value]
+    if isinstance(value, LabObject | dt.date):
+        return _param_value(value)
+    return value
 
 
 def _filter_params(filters: Mapping[str, Any]) -> list[tuple[str, Any]]:

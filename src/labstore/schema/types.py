@@ -31,8 +31,24 @@ RESERVED_NAMES = frozenset(
 )
 # First segments of /api/... paths that are not packs.
 RESERVED_PACK_NAMES = frozenset(
-    {"auth", "me", "ping", "models", "query", "batch", "changes", "blobs", "uploads", "paths",
-     "links", "tags", "acl", "share", "users", "projects"}
+    {
+        "auth",
+        "me",
+        "ping",
+        "models",
+        "query",
+        "batch",
+        "changes",
+        "blobs",
+        "uploads",
+        "paths",
+        "links",
+        "tags",
+        "acl",
+        "share",
+        "users",
+        "projects",
+    }
 )
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
