@@ -194,11 +194,21 @@ def test_relation_compared_to_a_location_of_another_model_is_refused(raw: str) -
     assert "experiment/lab" in info.value.message
 
 
-@pytest.mark.parametrize("raw", ["", 5, None])
+@pytest.mark.parametrize("raw", ["", 5])
 def test_relation_compared_to_a_non_id_is_refused(raw: Any) -> None:
     with pytest.raises(InvalidInput) as info:
         parse_filters(REGISTRY, SUBJECT, {"lab": raw})
     assert info.value.details["path"] == "lab"
+
+
+def test_null_means_empty_only_for_equality_and_in_lists() -> None:
+    assert parse_filters(REGISTRY, SUBJECT, {"lab": None}) == Condition("lab", "exact", None)
+    node = parse_filters(REGISTRY, SUBJECT, {"nickname__in": ["a", None]}, strict=True)
+    assert node == Condition("nickname", "in", ("a", None))
+    for lookup in ("gt", "iexact", "icontains", "startswith"):
+        with pytest.raises(QueryValidationError) as info:
+            parse_filters(REGISTRY, SUBJECT, {f"nickname__{lookup}": None})
+        assert info.value.details["path"] == f"nickname__{lookup}"
 
 
 def test_relation_in_takes_ids_and_locations() -> None:

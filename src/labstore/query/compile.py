@@ -122,6 +122,10 @@ class Compiler:
             return column.is_(None) if value else column.is_not(None)
         if lookup == "exact" and value is None:
             return column.is_(None)
+        if lookup == "in" and None in value:
+            present = [v for v in value if v is not None]
+            empty = column.is_(None)
+            return or_(empty, and_(column.is_not(None), column.in_(present))) if present else empty
         field = self.registry.any_field(model, cond.field)
         if field is not None and field.kind in ("json", "array") and lookup == "contains":
             expr: ColumnElement[bool] = json_array_contains(column, str(value))

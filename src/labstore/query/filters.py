@@ -69,11 +69,22 @@ def parse_value(
             raise _fail(path, "range takes exactly two values, low and high")
         if lookup == "in" and not items:
             raise _fail(path, "'in' needs at least one value")
+        for i, item in enumerate(items):
+            if item is None and lookup == "range":
+                raise _fail(f"{path}[{i}]", "a range needs two values, not null")
+        # ``in`` may hold null: it then also matches objects whose value is empty.
         return tuple(
-            _scalar(registry, model, name, relation is not None, item, f"{path}[{i}]", strict)
+            None
+            if item is None
+            else _scalar(registry, model, name, relation is not None, item, f"{path}[{i}]", strict)
             for i, item in enumerate(items)
         )
-    return _scalar(registry, model, name, relation is not None, _single(raw, path), path, strict)
+    raw = _single(raw, path)
+    if raw is None:
+        if lookup != "exact":
+            raise _fail(path, f"{lookup!r} needs a value, not null")
+        return None
+    return _scalar(registry, model, name, relation is not None, raw, path, strict)
 
 
 def _scalar(

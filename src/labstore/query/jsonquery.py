@@ -147,15 +147,25 @@ class QueryParser:
         try:
             order = parse_order(self.registry, model, raw_order)
         except QueryValidationError as exc:
-            raise _fail(f"{path}.order", exc.message) from None
+            where = f"{path}.order"
+            if isinstance(raw_order, list):
+                bad = str(exc.details.get("path", "")).removeprefix("order_by.")
+                names = [o.strip().lstrip("-+") for o in raw_order]
+                where += f"[{names.index(bad)}]" if bad in names else ""
+            raise _fail(where, exc.message.split(": ", 1)[-1]) from None
         return order, limit, offset, cursor
 
     def _returns(self, model: Model, spec: Any, path: str) -> ReturnTree:
         if isinstance(spec, str):
             spec = {spec: {}}
         elif isinstance(spec, list):
-            if not all(isinstance(s, str) for s in spec):
-                raise _fail(path, "expected relation names")
+            for i, name in enumerate(spec):
+                if not isinstance(name, str) or self._related_model(model, name) is None:
+                    raise _fail(
+                        f"{path}[{i}]",
+                        f"{model.key} has no relation {name!r}",
+                        known=self._relation_names(model),
+                    )
             spec = {s: {} for s in spec}
         if not isinstance(spec, Mapping):
             raise _fail(path, "expected a relation name, a list of them, or an object")
@@ -186,6 +196,7 @@ class QueryParser:
         if not isinstance(query, Mapping):
             raise _fail(path, f"expected an object of conditions on {model.key}")
         nodes: list[Node] = []
+        paths: dict[str, Any] = {}  # Django-style keys, parsed together so they group
         for key, value in query.items():
             where = f"{path}.{key}"
             if not isinstance(key, str) or not key:
@@ -207,7 +218,7 @@ class QueryParser:
             elif self.registry.any_field(model, key) is not None:
                 nodes.append(self._field(model, key, value, where))
             elif "__" in key:
-                nodes.append(self._django(model, key, value, where))
+                paths[key] = self._plain(value, where)
             else:
                 raise _fail(
                     where,
@@ -215,6 +226,8 @@ class QueryParser:
                     model=model.key,
                     known=self._known(model),
                 )
+        if paths:
+            nodes.append(self._django(model, paths, path))
         if len(nodes) == 1:
             return nodes[0]
         return And(tuple(nodes))
@@ -230,7 +243,9 @@ class QueryParser:
 
     def _parent(self, model: Model, name: str, value: Any, path: str) -> Node:
         parent = self.registry.parent(model, name)
-        if isinstance(value, Mapping) and value and not _is_operator_object(value):
+        if isinstance(value, Mapping) and not value:  # ``{}``: has a parent at all
+            return Related(name, TRUE)
+        if isinstance(value, Mapping) and not _is_operator_object(value):
             if set(value) == {"__query__"}:
                 return Related(
                     name, self.conditions(parent, value["__query__"], f"{path}.__query__")
@@ -254,15 +269,11 @@ class QueryParser:
             return Related(plural, self.conditions(child, value["__query__"], f"{path}.__query__"))
         return Related(plural, self.conditions(child, value, path))
 
-    def _django(self, model: Model, key: str, value: Any, path: str) -> Node:
+    def _django(self, model: Model, paths: dict[str, Any], path: str) -> Node:
         try:
-            return parse_filters(self.registry, model, {key: self._plain(value, path)})
+            return parse_filters(self.registry, model, paths)
         except InvalidInput as exc:
-            raise _fail(
-                path,
-                exc.message.split(": ", 1)[-1],
-                **{k: v for k, v in exc.details.items() if k != "path"},
-            ) from None
+            raise _relocate(exc, path, prefix=f"{path}.") from None
 
     def _field(self, model: Model, name: str, value: Any, path: str) -> Node:
         if isinstance(value, Mapping):
@@ -312,7 +323,7 @@ class QueryParser:
                 self.registry, model, name, lookup, self._plain(value, path), path, strict=False
             )
         except InvalidInput as exc:
-            raise _fail(path, exc.message.split(": ", 1)[-1]) from None
+            raise _relocate(exc, path) from None
         return Condition(name, lookup, typed)
 
     def _kind(self, model: Model, name: str) -> str:
@@ -352,8 +363,19 @@ class QueryParser:
         return moment.isoformat()
 
 
+def _relocate(exc: InvalidInput, path: str, prefix: str = "") -> QueryValidationError:
+    """The error re-anchored at its JSON path (``prefix`` + the path the error named)."""
+    inner = str(exc.details.get("path", ""))
+    where = inner if inner.startswith(path) else path
+    if prefix and inner:
+        where = f"{prefix}{inner}"
+    details = {k: v for k, v in exc.details.items() if k != "path"}
+    return _fail(where, exc.message.split(": ", 1)[-1], **details)
+
+
 def _is_operator_object(value: Mapping[str, Any]) -> bool:
-    return all(isinstance(k, str) and k.startswith("__") and k != "__query__" for k in value)
+    """Operators on a value (``{"__in__": [...]}``), not conditions (``{"__or__": [...]}``)."""
+    return all(k in FIELD_OPERATORS or k in ("__not__", "__time__") for k in value)
 
 
 def parse_query(

@@ -13,7 +13,7 @@ from typing import Any
 
 from labstore.schema.registry import COMMON_FIELDS
 from labstore.schema.types import Model
-from labstore.schema.values import to_json_value
+from labstore.schema.values import coerce_kind, to_json_value
 
 # Crockford's base32 alphabet: no I, L, O or U, so ids survive being read aloud or retyped.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -40,6 +40,17 @@ def split_location(location: str) -> tuple[str, str]:
     if len(parts) != 3 or not all(parts):
         raise ValueError(f"{location!r} is not a location of the form pack/model/id")
     return f"{parts[0]}/{parts[1]}", parts[2]
+
+
+def json_to_row(model: Model, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The row for an object's JSON form (what a replica stores from an API answer)."""
+    row: dict[str, Any] = {}
+    for field in (*COMMON_FIELDS, *model.fields):
+        row[field.name] = coerce_kind(field.kind, data.get(field.name), field.name, strict=False)
+    for rel in model.relations:
+        parent = data.get(rel.name)
+        row[rel.column] = str(parent).rsplit("/", 1)[1] if parent else None
+    return row
 
 
 def row_to_json(

@@ -48,8 +48,9 @@ def column_type(field: Field) -> TypeEngine[Any]:
         "bool": Boolean(),
         "datetime": UTCDateTime(),
         "date": Date(),
-        "json": JSON(),
-        "array": JSON(),
+        # none_as_null: a JSON field set to None is SQL NULL, so ``isnull`` finds it.
+        "json": JSON(none_as_null=True),
+        "array": JSON(none_as_null=True),
     }
     if field.kind in ("str", "text"):
         return text_type(field.max_length if field.kind == "str" else None)

@@ -405,7 +405,7 @@ def upgrade() -> None:
             sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
         ),
-        sa.Column("properties", sa.JSON(), nullable=True),
+        sa.Column("properties", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("sample_type_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["sample_type_id"],
@@ -451,7 +451,7 @@ def upgrade() -> None:
             ),
             nullable=True,
         ),
-        sa.Column("projects", sa.JSON(), nullable=True),
+        sa.Column("projects", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("start_time", labstore.store.types.UTCDateTime(), nullable=True),
         sa.Column("end_time", labstore.store.types.UTCDateTime(), nullable=True),
         sa.Column(
@@ -517,7 +517,7 @@ def upgrade() -> None:
         ),
         sa.Column("quantity", sa.BigInteger(), nullable=True),
         sa.Column("in_use", sa.Boolean(), nullable=True),
-        sa.Column("data", sa.JSON(), nullable=True),
+        sa.Column("data", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("sample_id", sa.String(length=32), nullable=True),
         sa.Column("object_type_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
