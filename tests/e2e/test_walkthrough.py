@@ -74,6 +74,7 @@ def test_page_000_get_select_set_delete_and_caching(live_server, conf):
     subject = s.set(s.Subject.new(nickname="ZM_1085", lab=lab))
     assert subject.project == "neuro"  # alice's only project: bob, a member, sees it too
     experiment = s.set(s.Experiment.new(subject=subject, date="2024-03-04"))
+    s.share(subject, "bob", ["read", "write"])  # bob, a project member, may read; now write
 
     # select always asks the server, with G-Node style filters
     assert [x.nickname for x in s.select("subject", {"nickname__icontains": "zm"})] == ["ZM_1085"]
@@ -134,6 +135,7 @@ def test_page_001_create_update_associate_and_collide(live_server, conf):
     updated = s.set(fetched)
     assert updated.location == subject.location and updated.nickname == "Trial 100"
     # A collision: someone else changed it since we fetched it.
+    s.permissions(subject, {"shared_with": {"bob": 2}})  # G-Node's form: 2 is read-write
     other = labstore.Session(
         {"location": live_server.url, "username": "bob", "password": "bob-password"},
         file_name=conf.with_name("b.toml"),

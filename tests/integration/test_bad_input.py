@@ -644,12 +644,28 @@ def test_bad_or_missing_token_is_401(
     ):
         headers = {} if authorization is None else {"Authorization": authorization}
         for method, url in calls:
+            if authorization is None and method == "GET" and url != "/api/me":
+                continue  # no credentials at all: an anonymous reader (see the next test)
             with cases.case((authorization, method, url)):
                 answer = api.request(method, url, headers=headers, json={"name": "x"})
                 error = expect_error(answer, 401, "authentication_failed")
                 message = error["message"].lower()
                 assert "token" in message or "log in" in message, error
     cases.check()
+
+
+def test_anonymous_readers_see_only_public_objects(
+    api: TestClient, alice: Headers, world: Any
+) -> None:
+    lab = world["lab"]["location"]
+    assert api.get("/api/experiment/lab").json()["items"] == []
+    assert api.get("/api/experiment/lab/count").json() == {"count": 0}
+    expect_error(api.get(f"/api/{lab}"), 404, "not_found")
+    made_public = api.put(f"/api/{lab}/permissions", json={"safety_level": 3}, headers=alice)
+    assert made_public.status_code == 200, made_public.text
+    assert api.get(f"/api/{lab}").json()["location"] == lab
+    assert [i["location"] for i in api.get("/api/experiment/lab").json()["items"]] == [lab]
+    expect_error(api.patch(f"/api/{lab}", json={"name": "x"}), 401, "authentication_failed")
 
 
 def test_expired_token_is_401(api: TestClient, state: AppState, make_user: Any) -> None:

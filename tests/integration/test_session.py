@@ -249,8 +249,9 @@ def test_wrong_password_and_anonymous_requests(make_user, make_session):
         make_session("bob", password="wrong")
     anonymous = make_session()
     assert not anonymous.logged_in() and anonymous.current_user is None
+    assert anonymous.select("lab") == []  # anonymous readers see public objects only
     with pytest.raises(AuthenticationError):
-        anonymous.select("lab")
+        anonymous.set(anonymous.Lab.new(name="x"))
 
 
 def test_options_persist_without_the_password(make_user, make_session, tmp_path):

@@ -694,6 +694,73 @@ class Session:
             self._forget_parents(model, cached)
         self._cache.remove(location)
 
+    # access -------------------------------------------------------------------------------
+    def _location_of(self, entity: LabObject | str, what: str) -> str:
+        location = entity if isinstance(entity, str) else entity.location
+        if location is None:
+            raise InvalidInput(f"{what}: the object was never stored")
+        self._model_of(location)
+        return location
+
+    def permissions(
+        self, entity: LabObject | str, permissions: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Read, or replace, who may see an object.
+
+        Args:
+            entity: The object (or its location).
+            permissions: ``{"safety_level": 1 private / 2 friendly / 3 public,
+                "shared_with": {"bob": 1 read-only / 2 read-write, "project:neuro": 1}}``;
+                either key may be left out. ``None`` only reads.
+
+        Returns:
+            The access now in force: ``safety_level``, ``shared_with``, ``shares`` (each grant
+            with its permission names), ``owner``, ``project``, ``inherited_from``.
+
+        Raises:
+            PermissionDenied: Changing access needs the ``share`` permission.
+        """
+        location = self._location_of(entity, "permissions")
+        if permissions is None:
+            result: dict[str, Any] = self._request("GET", f"/api/{location}/permissions").json()
+        else:
+            result = self._request(
+                "PUT", f"/api/{location}/permissions", json=dict(permissions)
+            ).json()
+        return result
+
+    def share(
+        self,
+        entity: LabObject | str,
+        share_with: str,
+        permissions: Iterable[str] | None = None,
+    ) -> dict[str, Any]:
+        """Grant a user, or every member of a project, permissions on an object.
+
+        Args:
+            entity: The object (or its location); objects created under it follow it.
+            share_with: A user name or a project name (``"project:NAME"`` when both exist).
+            permissions: A subset of ``read write delete share``; default read.
+
+        Raises:
+            PermissionDenied: Sharing needs the ``share`` permission.
+            InvalidInput: No such user or project, or an unknown permission.
+        """
+        location = self._location_of(entity, "share")
+        body: dict[str, Any] = {"with": share_with}
+        if permissions is not None:
+            body["permissions"] = sorted(permissions)
+        result: dict[str, Any] = self._request("POST", f"/api/{location}/shares", json=body).json()
+        return result
+
+    def unshare(self, entity: LabObject | str, share_with: str) -> dict[str, Any]:
+        """Withdraw a user's or project's grant on an object (absent grants are no error)."""
+        location = self._location_of(entity, "unshare")
+        result: dict[str, Any] = self._request(
+            "DELETE", f"/api/{location}/shares/{share_with}"
+        ).json()
+        return result
+
     def clear_cache(self) -> None:
         """Forget every cached object; the next get() asks the server."""
         self._cache.clear()

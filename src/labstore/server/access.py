@@ -1,52 +1,120 @@
 """Who may see and change which object.
 
-The rule for now: an administrator sees and changes everything; other users see and change
-objects they own and objects of projects they belong to; users and projects themselves are
-visible to every logged-in user (names only: secrets live in the server's own tables).
-Every read path builds its SQL through :func:`visibility`, so a query can never reach a
-row this function would hide.
+Every object has an owner, a project, a safety level and an access group:
+
+- safety level 1 (private): its owner and those it is shared with;
+- 2 (friendly): also every member of its project (read);
+- 3 (public): everyone, anonymous readers included (read).
+
+Shares grant a user, or every member of a project, a subset of ``read write delete share``
+(any share includes read) on a whole access group. An object created under a parent through
+an ownership relation (one whose ``on_delete`` is ``cascade``: a dataset under its experiment,
+a segment under its block) joins the parent's group, so it inherits the parent's access until
+its own is set. Owners and site administrators may do everything; a project's administrators
+may do everything to the friendly and public objects of their project.
+
+Every read path builds its SQL through :func:`visibility`, so no query, join, count or nested
+condition can reach a row that this module would hide; a hidden object answers 404.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, or_, true
+from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select, true
 
 from labstore.errors import PermissionDenied
 from labstore.query.compile import Visible
 from labstore.schema.types import Model
 from labstore.server.auth import Principal
 
+PRIVATE, FRIENDLY, PUBLIC = 1, 2, 3
+DEFAULT_SAFETY_LEVEL = FRIENDLY
+PERMISSION_BITS = {"read": 1, "write": 2, "delete": 4, "share": 8}
+ALL_PERMISSIONS = frozenset(PERMISSION_BITS)
 _DIRECTORY_MODELS = frozenset({"core/user", "core/project"})
 
 
-def visibility(principal: Principal) -> Visible:
+def bits(permissions: Iterable[str]) -> int:
+    """The bit mask of a set of permission names; read is always included."""
+    return PERMISSION_BITS["read"] | sum(PERMISSION_BITS[p] for p in set(permissions))
+
+
+def names(mask: int) -> list[str]:
+    return [name for name, bit in PERMISSION_BITS.items() if mask & bit]
+
+
+def _share_filter(shares: Table, principal: Principal) -> ColumnElement[bool]:
+    mine = and_(shares.c.kind == "user", shares.c.principal == principal.username)
+    if principal.projects:
+        return or_(
+            mine,
+            and_(shares.c.kind == "project", shares.c.principal.in_(sorted(principal.projects))),
+        )
+    return mine
+
+
+def visibility(principal: Principal, shares: Table) -> Visible:
     """The condition restricting every table a query of ``principal`` touches."""
 
     def visible(model: Model, table: Table) -> ColumnElement[bool]:
-        if principal.is_admin or model.key in _DIRECTORY_MODELS:
+        if principal.is_admin or (model.key in _DIRECTORY_MODELS and not principal.anonymous):
             return true()
-        clauses = [table.c.owner == principal.username]
+        if principal.anonymous:
+            return false() if model.key in _DIRECTORY_MODELS else table.c.safety_level == PUBLIC
+        clauses = [table.c.owner == principal.username, table.c.safety_level == PUBLIC]
         if principal.projects:
-            clauses.append(table.c.project.in_(sorted(principal.projects)))
+            clauses.append(
+                and_(
+                    table.c.safety_level >= FRIENDLY,
+                    table.c.project.in_(sorted(principal.projects)),
+                )
+            )
+        shared = select(shares.c.access_group).where(_share_filter(shares, principal))
+        clauses.append(table.c.access_group.in_(shared))
         return or_(*clauses)
 
     return visible
 
 
-def can_write(principal: Principal, row: Mapping[Any, Any]) -> bool:
+def effective_permissions(
+    conn: Connection, shares: Table, principal: Principal, row: Mapping[Any, Any]
+) -> frozenset[str]:
+    """What ``principal`` may do to the object in ``row``."""
+    if principal.anonymous:
+        return frozenset({"read"}) if row["safety_level"] == PUBLIC else frozenset()
     if principal.is_admin or row["owner"] == principal.username:
-        return True
-    return row["project"] is not None and row["project"] in principal.projects
+        return ALL_PERMISSIONS
+    level, project = row["safety_level"], row["project"]
+    if level >= FRIENDLY and project is not None and project in principal.admin_of:
+        return ALL_PERMISSIONS
+    mask = 0
+    if level == PUBLIC or (level >= FRIENDLY and project in principal.projects):
+        mask |= PERMISSION_BITS["read"]
+    granted = conn.execute(
+        select(shares.c.permissions).where(
+            shares.c.access_group == row["access_group"], _share_filter(shares, principal)
+        )
+    ).scalars()
+    for value in granted:
+        mask |= int(value)
+    return frozenset(names(mask))
 
 
-def check_write(principal: Principal, model: Model, row: Mapping[Any, Any]) -> None:
-    """Raises PermissionDenied unless ``principal`` may change ``row``."""
-    if not can_write(principal, row):
+def require(
+    conn: Connection,
+    shares: Table,
+    principal: Principal,
+    model: Model,
+    row: Mapping[Any, Any],
+    permission: str,
+) -> None:
+    """Raises PermissionDenied unless ``principal`` holds ``permission`` on ``row``."""
+    if permission not in effective_permissions(conn, shares, principal, row):
         raise PermissionDenied(
-            f"{principal.username} may read but not change {model.key}/{row['id']}"
+            f"{principal.username or 'an anonymous reader'} may not {permission} "
+            f"{model.key}/{row['id']}"
         )
 
 

@@ -47,6 +47,7 @@ def add_project(
             modified=stamp,
             name=name,
             description=description,
+            access_group=project_id,
         )
     )
     for username in sorted(set(members) | set(admins)):

@@ -32,6 +32,11 @@ class Principal:
     is_admin: bool = False
     projects: frozenset[str] = field(default_factory=frozenset)
     admin_of: frozenset[str] = field(default_factory=frozenset)
+    anonymous: bool = False
+
+
+# A request without credentials: it may read public objects and nothing else.
+ANONYMOUS = Principal(id="", username="", anonymous=True)
 
 
 def _token_hash(token: str) -> str:
@@ -87,6 +92,7 @@ class Accounts:
                 full_name=full_name,
                 email=email,
                 is_admin=is_admin,
+                access_group=user_id,
             )
         )
         conn.execute(

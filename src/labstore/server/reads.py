@@ -33,7 +33,7 @@ class Reader:
         self.db = db
         self.registry = db.registry
         self.principal = principal
-        self.visible = visibility(principal)
+        self.visible = visibility(principal, db.table("access_share"))
         self.compiler = db.compiler(self.visible)
 
     def parent_keys(self, model: Model) -> dict[str, str]:

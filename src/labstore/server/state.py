@@ -9,7 +9,7 @@ from fastapi import Body, Depends, Request
 
 from labstore.errors import AuthenticationError
 from labstore.schema.registry import Registry
-from labstore.server.auth import Accounts, Principal
+from labstore.server.auth import ANONYMOUS, Accounts, Principal
 from labstore.server.database import Database
 from labstore.server.reads import Reader
 from labstore.server.settings import Settings
@@ -56,15 +56,23 @@ def current_principal(request: Request, state: StateDep) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def get_reader(state: StateDep, user: CurrentUser) -> Reader:
+def reader_principal(request: Request, state: StateDep) -> Principal:
+    """The caller, or the anonymous reader when no credentials were sent (a bad token is
+    still refused: it means the caller meant to log in)."""
+    if request.headers.get("authorization") is None:
+        return ANONYMOUS
+    return current_principal(request, state)
+
+
+def get_reader(state: StateDep, user: Annotated[Principal, Depends(reader_principal)]) -> Reader:
     return Reader(state.db, user)
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
-def get_writer(reader: ReaderDep) -> Writer:
-    return Writer(reader)
+def get_writer(state: StateDep, user: CurrentUser) -> Writer:
+    return Writer(Reader(state.db, user))
 
 
 WriterDep = Annotated[Writer, Depends(get_writer)]

@@ -19,12 +19,15 @@ from labstore.query.filters import relation_id
 from labstore.schema.registry import COMMON_FIELDS
 from labstore.schema.types import Model
 from labstore.schema.values import coerce_field
-from labstore.server.access import check_project, check_write
+from labstore.server.access import DEFAULT_SAFETY_LEVEL, check_project, require
+from labstore.server.groups import regroup
 from labstore.server.reads import Reader
 from labstore.store.records import new_id, utcnow
 
 # Keys the server sets; echoed back by clients that send a whole object, and then ignored.
-SERVER_KEYS = frozenset({f.name for f in COMMON_FIELDS} | {"location", "model"}) - {"project"}
+SERVER_KEYS = frozenset(
+    {f.name for f in COMMON_FIELDS} | {"location", "model", "safety_level", "access_group"}
+) - {"project"}
 # Maps a batch reference (and where it was used) to the location it was stored at.
 RefResolver = Callable[[str, str], str]
 log = logging.getLogger("labstore.server.writes")
@@ -57,6 +60,7 @@ class Writer:
         self.registry = reader.registry
         self.principal = reader.principal
         self._parents_seen: set[tuple[str, str]] = set()
+        self.shares = self.db.table("access_share")
 
     def _check_model(self, model: Model) -> None:
         if model.read_only:
@@ -181,11 +185,18 @@ class Writer:
         """Store a new object; returns its JSON form."""
         self._check_model(model)
         values = self.clean(conn, model, data, partial=False, path=path, refs=refs)
+        ident = new_id()
+        owner = self._owning_parent(conn, model, values)
+        if owner is not None:  # joins its parent's access group, project and safety level
+            values.setdefault("project", owner["project"])
+            values.update(access_group=owner["access_group"], safety_level=owner["safety_level"])
+        else:
+            values.update(access_group=ident, safety_level=DEFAULT_SAFETY_LEVEL)
         values.setdefault("project", default_project)
         check_project(self.principal, values["project"])
         stamp = utcnow()
         values.update(
-            id=new_id(), version=1, owner=self.principal.username, created=stamp, modified=stamp
+            id=ident, version=1, owner=self.principal.username, created=stamp, modified=stamp
         )
         table = self.db.tables(model)
         self._check_unique(conn, model, values, path)
@@ -207,7 +218,7 @@ class Writer:
         """Change an object (all fields, or only those given when ``partial``)."""
         self._check_model(model)
         current = dict(self.reader.row(conn, model, ident)._mapping)
-        check_write(self.principal, model, current)
+        require(conn, self.shares, self.principal, model, current, "write")
         if if_match is not None and if_match != current["version"]:
             raise VersionConflict(
                 f"{model.key}/{ident} is at version {current['version']}, not {if_match}: "
@@ -233,13 +244,45 @@ class Writer:
                 f"{model.key}/{ident} changed while it was being updated: try again",
                 {"location": f"{model.key}/{ident}"},
             )
+        self._follow_new_owner(conn, model, current, {**current, **values})
         return self.reader.to_json(model, {**current, **values})
+
+    def _owning_parent(
+        self, conn: Connection, model: Model, values: Mapping[str, Any]
+    ) -> Mapping[Any, Any] | None:
+        """The row of the parent that owns an object (its first set ``cascade`` relation)."""
+        for rel in model.relations:
+            if rel.on_delete == "cascade" and values.get(rel.column):
+                parent = self.registry.parent(model, rel.name)
+                return self.reader.row(conn, parent, values[rel.column])._mapping
+        return None
+
+    def _follow_new_owner(
+        self, conn: Connection, model: Model, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> None:
+        """An object moved to another owning parent takes that parent's access, if it was
+        inheriting its old parent's (its own access, once set, stays)."""
+        old_owner = self._owning_parent(conn, model, before)
+        new_owner = self._owning_parent(conn, model, after)
+        if old_owner is None or new_owner is None or old_owner["id"] == new_owner["id"]:
+            return
+        if before["access_group"] != old_owner["access_group"]:
+            return
+        regroup(
+            conn,
+            self.db,
+            model,
+            [after["id"]],
+            before["access_group"],
+            new_owner["access_group"],
+            new_owner["safety_level"],
+        )
 
     def delete(self, conn: Connection, model: Model, ident: str, *, if_match: int | None) -> None:
         """Delete an object, applying each child relation's ``on_delete`` rule."""
         self._check_model(model)
         current = self.reader.row(conn, model, ident)._mapping
-        check_write(self.principal, model, current)
+        require(conn, self.shares, self.principal, model, current, "delete")
         if if_match is not None and if_match != current["version"]:
             raise VersionConflict(
                 f"{model.key}/{ident} is at version {current['version']}, not {if_match}",
@@ -275,6 +318,11 @@ class Writer:
                     self._delete_tree(conn, link.child, child_ids)
         table = self.db.tables(model)
         conn.execute(delete(table).where(table.c.id.in_(ids)))
+        for name in ("object_tag", "path_entry"):  # tags and paths go with their object
+            extra = self.db.table(name)
+            conn.execute(
+                delete(extra).where(extra.c.model == model.key, extra.c.object_id.in_(ids))
+            )
 
     def _check_unique(
         self,

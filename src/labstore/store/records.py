@@ -50,6 +50,10 @@ def json_to_row(model: Model, data: Mapping[str, Any]) -> dict[str, Any]:
     for rel in model.relations:
         parent = data.get(rel.name)
         row[rel.column] = str(parent).rsplit("/", 1)[1] if parent else None
+    # A replica holds only what its user may see, so access is not replicated; the columns
+    # exist because the tables are the server's.
+    row["access_group"] = row["id"]
+    row["safety_level"] = 2
     return row
 
 

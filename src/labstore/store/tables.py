@@ -19,9 +19,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     MetaData,
+    SmallInteger,
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -66,6 +68,7 @@ class StoreTables:
         self._by_key: dict[str, Table] = {}
         for model in registry:
             self._by_key[model.key] = self._model_table(model)
+        add_shared_tables(self.metadata)
         if server_tables:
             add_server_tables(self.metadata, self._by_key["core/user"])
 
@@ -80,6 +83,10 @@ class StoreTables:
             Column("project", text_type(NAME_LENGTH), nullable=True, index=True),
             Column("created", UTCDateTime(), nullable=False, index=True),
             Column("modified", UTCDateTime(), nullable=False),
+            # Access: 1 private, 2 friendly (its project), 3 public; shares are granted per
+            # access group, which an object inherits from the parent it was created under.
+            Column("safety_level", SmallInteger, nullable=False, server_default=text("2")),
+            Column("access_group", String(ID_LENGTH), nullable=False, index=True),
         ]
         for field in model.fields:
             columns.append(
@@ -115,6 +122,41 @@ def _column(model: Model, name: str) -> str:
     return relation.column if relation is not None else name
 
 
+MODEL_KEY_LENGTH = 64
+
+
+def add_shared_tables(metadata: MetaData) -> None:
+    """Tables about objects of any model, kept by the server and by the client's replica."""
+    Table(
+        "object_tag",
+        metadata,
+        Column("model", String(MODEL_KEY_LENGTH), primary_key=True),
+        Column("object_id", String(ID_LENGTH), primary_key=True),
+        Column("tag", text_type(NAME_LENGTH), primary_key=True),
+        # The project a tag belongs to ('' for none): projects keep their own vocabularies.
+        Column("scope", text_type(NAME_LENGTH), primary_key=True),
+        Index("ix_object_tag_tag", "tag"),
+    )
+    Table(
+        "folder",
+        metadata,
+        # The full path, project first: /neuro/raw/2024
+        Column("path", text_type(1000), primary_key=True),
+        Column("project", text_type(NAME_LENGTH), nullable=False, index=True),
+        Column("owner", text_type(NAME_LENGTH), nullable=False),
+        Column("created", UTCDateTime(), nullable=False),
+    )
+    Table(
+        "path_entry",
+        metadata,
+        Column("model", String(MODEL_KEY_LENGTH), primary_key=True),
+        Column("object_id", String(ID_LENGTH), primary_key=True),
+        Column("folder", text_type(1000), nullable=False),
+        Column("name", text_type(1000), nullable=False),
+        UniqueConstraint("folder", "name"),
+    )
+
+
 def add_server_tables(metadata: MetaData, users: Table) -> None:
     """Tables only the server has: secrets and memberships never leave it."""
     Table(
@@ -131,6 +173,15 @@ def add_server_tables(metadata: MetaData, users: Table) -> None:
         Column("created", UTCDateTime(), nullable=False),
         Column("expires", UTCDateTime(), nullable=False),
         Column("revoked", Boolean, nullable=False, default=False),
+    )
+    Table(
+        "access_share",
+        metadata,
+        Column("access_group", String(ID_LENGTH), primary_key=True),
+        Column("kind", String(8), primary_key=True),  # "user" or "project"
+        Column("principal", text_type(NAME_LENGTH), primary_key=True),
+        Column("permissions", SmallInteger, nullable=False),  # bits: read write delete share
+        Index("ix_access_share_principal", "kind", "principal"),
     )
     Table(
         "project_member",

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api")
 _PAGING = frozenset({"order_by", "limit", "cursor"})
 
 
-def _model(state: StateDep, pack: str, name: str) -> Model:
+def model_for(state: StateDep, pack: str, name: str) -> Model:
     key = f"{pack}/{name}"
     if key not in state.registry:
         raise NotFound(f"unknown model {key!r}", {"known": sorted(m.key for m in state.registry)})
@@ -55,7 +55,7 @@ def _object_response(obj: dict[str, Any], status: int = 200) -> JSONResponse:
 
 @router.get("/{pack}/{name}")
 def list_objects(pack: str, name: str, request: Request, state: StateDep, reader: ReaderDep) -> Any:
-    model = _model(state, pack, name)
+    model = model_for(state, pack, name)
     node = parse_filters(state.registry, model, _filters(request))
     order = parse_order(state.registry, model, request.query_params.get("order_by"))
     limit = _limit(state, request.query_params.get("limit"))
@@ -70,7 +70,7 @@ def list_objects(pack: str, name: str, request: Request, state: StateDep, reader
 def count_objects(
     pack: str, name: str, request: Request, state: StateDep, reader: ReaderDep
 ) -> Any:
-    model = _model(state, pack, name)
+    model = model_for(state, pack, name)
     node = parse_filters(state.registry, model, _filters(request))
     with read_transaction(state.db.engine) as conn:
         return {"count": reader.count(conn, model, node)}
@@ -78,7 +78,7 @@ def count_objects(
 
 @router.post("/{pack}/{name}", status_code=201)
 def create_object(pack: str, name: str, state: StateDep, writer: WriterDep, body: JsonBody) -> Any:
-    model = _model(state, pack, name)
+    model = model_for(state, pack, name)
     with write_transaction(state.db.engine) as conn:
         obj = writer.create(conn, model, body)
     response = _object_response(obj, 201)
@@ -90,7 +90,7 @@ def create_object(pack: str, name: str, state: StateDep, writer: WriterDep, body
 def get_object(
     pack: str, name: str, ident: str, request: Request, state: StateDep, reader: ReaderDep
 ) -> Any:
-    model = _model(state, pack, name)
+    model = model_for(state, pack, name)
     recursive = request.query_params.get("recursive", "").lower() in ("1", "true", "yes")
     with read_transaction(state.db.engine) as conn:
         row = reader.row(conn, model, ident)
@@ -114,7 +114,7 @@ def _update(
     *,
     partial: bool,
 ) -> Any:
-    model = _model(state, pack, name)
+    model = model_for(state, pack, name)
     if_match = parse_if_match(request.headers.get("if-match"))
     with write_transaction(state.db.engine) as conn:
         obj = writer.update(conn, model, ident, body, partial=partial, if_match=if_match)
@@ -151,7 +151,7 @@ def patch_object(
 def delete_object(
     pack: str, name: str, ident: str, request: Request, state: StateDep, writer: WriterDep
 ) -> Response:
-    model = _model(state, pack, name)
+    model = model_for(state, pack, name)
     if_match = parse_if_match(request.headers.get("if-match"))
     with write_transaction(state.db.engine) as conn:
         writer.delete(conn, model, ident, if_match=if_match)

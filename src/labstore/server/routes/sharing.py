@@ -1,0 +1,51 @@
+"""``/api/{pack}/{model}/{id}/permissions`` and ``/shares``: who may see and change it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from labstore.server import sharing
+from labstore.server.routes.objects import model_for
+from labstore.server.state import JsonBody, StateDep, WriterDep
+from labstore.store.engine import read_transaction, write_transaction
+
+router = APIRouter(prefix="/api/{pack}/{name}/{ident}")
+
+
+@router.get("/permissions")
+def get_permissions(
+    pack: str, name: str, ident: str, state: StateDep, writer: WriterDep
+) -> dict[str, Any]:
+    model = model_for(state, pack, name)
+    with read_transaction(state.db.engine) as conn:
+        row = writer.reader.row(conn, model, ident)._mapping
+        return sharing.describe(conn, writer, model, row)
+
+
+@router.put("/permissions")
+def put_permissions(
+    pack: str, name: str, ident: str, state: StateDep, writer: WriterDep, body: JsonBody
+) -> dict[str, Any]:
+    model = model_for(state, pack, name)
+    with write_transaction(state.db.engine) as conn:
+        return sharing.set_permissions(conn, writer, model, ident, body)
+
+
+@router.post("/shares")
+def add_share(
+    pack: str, name: str, ident: str, state: StateDep, writer: WriterDep, body: JsonBody
+) -> dict[str, Any]:
+    model = model_for(state, pack, name)
+    with write_transaction(state.db.engine) as conn:
+        return sharing.share(conn, writer, model, ident, body)
+
+
+@router.delete("/shares/{principal}")
+def remove_share(
+    pack: str, name: str, ident: str, principal: str, state: StateDep, writer: WriterDep
+) -> dict[str, Any]:
+    model = model_for(state, pack, name)
+    with write_transaction(state.db.engine) as conn:
+        return sharing.unshare(conn, writer, model, ident, principal)
