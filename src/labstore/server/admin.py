@@ -70,3 +70,20 @@ def add_member(
             project=project, username=username, role="admin" if admin else "member"
         )
     )
+
+
+def remove_member(state: AppState, conn: Connection, project: str, username: str) -> None:
+    members = state.db.table("project_member")
+    conn.execute(
+        members.delete().where(members.c.project == project, members.c.username == username)
+    )
+
+
+def list_members(state: AppState, conn: Connection, project: str) -> list[dict[str, str]]:
+    members = state.db.table("project_member")
+    rows = conn.execute(
+        select(members.c.username, members.c.role)
+        .where(members.c.project == project)
+        .order_by(members.c.username)
+    ).all()
+    return [{"username": r.username, "role": r.role} for r in rows]
