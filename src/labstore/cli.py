@@ -137,14 +137,13 @@ def user_add(
     Example:
       echo 's3cret!' | labstore user add alice --password-stdin --data-dir ./data
     """
-    from labstore.store.engine import write_transaction
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     state = _state(data_dir)
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         state.accounts.create_user(
             conn, name, password, is_admin=admin, email=email, full_name=full_name
         )
@@ -177,11 +176,10 @@ def project_add(
       labstore project add neuro --member alice --member bob --admin alice
     """
     from labstore.server.admin import add_project
-    from labstore.store.engine import write_transaction
 
     state = _state(data_dir)
     owner = (admins or members or ("admin",))[0]
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         add_project(
             state, conn, name, owner=owner, members=members, admins=admins, description=description
         )

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, select
 
 from labstore.errors import Conflict, InvalidInput
 from labstore.schema.types import check_name
+from labstore.server import changes
 from labstore.server.state import AppState
 from labstore.store.records import new_id, utcnow
 
@@ -50,6 +51,7 @@ def add_project(
             access_group=project_id,
         )
     )
+    changes.record(conn, "core/project", [project_id])
     for username in sorted(set(members) | set(admins)):
         add_member(state, conn, name, username, admin=username in set(admins))
     return project_id
@@ -70,6 +72,7 @@ def add_member(
             project=project, username=username, role="admin" if admin else "member"
         )
     )
+    changes.bump_epoch(conn, state.db, username)
 
 
 def remove_member(state: AppState, conn: Connection, project: str, username: str) -> None:
@@ -77,6 +80,7 @@ def remove_member(state: AppState, conn: Connection, project: str, username: str
     conn.execute(
         members.delete().where(members.c.project == project, members.c.username == username)
     )
+    changes.bump_epoch(conn, state.db, username)
 
 
 def list_members(state: AppState, conn: Connection, project: str) -> list[dict[str, str]]:

@@ -13,7 +13,18 @@ from labstore.server import migrate
 from labstore.server.auth import Accounts
 from labstore.server.database import Database
 from labstore.server.errors import install_error_handlers
-from labstore.server.routes import auth, batch, objects, projects, query, sharing, system
+from labstore.server.routes import (
+    auth,
+    batch,
+    changes,
+    objects,
+    paths,
+    projects,
+    query,
+    sharing,
+    system,
+    tags,
+)
 from labstore.server.settings import Settings
 from labstore.server.state import AppState
 
@@ -54,6 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="labstore", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.labstore = state
     install_error_handlers(app)
-    for module in (system, auth, batch, query, projects, sharing, objects):
+    for module in (system, auth, batch, changes, query, projects, sharing, paths, tags, objects):
         app.include_router(module.router)
     return app

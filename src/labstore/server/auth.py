@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select, update
 
 from labstore.errors import AuthenticationError, Conflict, InvalidInput
 from labstore.schema.types import check_name
+from labstore.server import changes
 from labstore.server.database import Database
 from labstore.store.records import new_id, utcnow
 
@@ -95,6 +96,7 @@ class Accounts:
                 access_group=user_id,
             )
         )
+        changes.record(conn, "core/user", [user_id])
         conn.execute(
             self.db.table("auth_credential")
             .insert()

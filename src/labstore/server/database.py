@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, Table
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, Table
 
 from labstore.query.compile import Compiler, Visible
 from labstore.schema.registry import Registry
-from labstore.store.engine import create_store_engine
+from labstore.server import changes
+from labstore.store.engine import create_store_engine, write_transaction
 from labstore.store.tables import StoreTables
 
 
@@ -22,6 +26,17 @@ class Database:
     def table(self, name: str) -> Table:
         """One of the server's own tables (``auth_token``, ``project_member``, ...)."""
         return self.tables.metadata.tables[name]
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction whose changes enter the change feed as it commits."""
+        with write_transaction(self.engine) as conn:
+            try:
+                yield conn
+            except BaseException:
+                changes.discard(conn)
+                raise
+            changes.flush(conn, self)
 
     def compiler(self, visible: Visible | None = None) -> Compiler:
         return Compiler(self.registry, self.tables, visible)

@@ -16,7 +16,6 @@ from labstore.server.admin import add_project
 from labstore.server.reads import Reader
 from labstore.server.state import AppState
 from labstore.server.writes import Writer
-from labstore.store.engine import write_transaction
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
@@ -33,7 +32,7 @@ class DemoLogin:
 def seed_demo(state: AppState, *, experiments_per_subject: int = 4) -> DemoLogin:
     """Create the demo user, project and data unless they exist."""
     users = state.db.tables(state.registry.model("core/user"))
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         if conn.execute(select(users.c.id).where(users.c.username == DEMO_USER)).first():
             return DemoLogin(DEMO_USER, DEMO_PASSWORD, created=False)
         user_id = state.accounts.create_user(

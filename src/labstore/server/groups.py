@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, and_, select, update
 
 from labstore.schema.types import Model
+from labstore.server import changes
 from labstore.server.database import Database
 
 
@@ -32,12 +33,22 @@ def regroup(
         table = db.tables(current)
         for start in range(0, len(current_ids), 500):
             chunk = current_ids[start : start + 500]
-            result = conn.execute(
+            movers = (
+                conn.execute(
+                    select(table.c.id).where(
+                        table.c.id.in_(chunk), table.c.access_group == old_group
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            conn.execute(
                 update(table)
-                .where(table.c.id.in_(chunk), table.c.access_group == old_group)
+                .where(table.c.id.in_(movers))
                 .values(access_group=new_group, safety_level=safety_level)
             )
-            moved += result.rowcount
+            changes.record(conn, current.key, movers)
+            moved += len(movers)
         for link in db.registry.children(current).values():
             if link.relation.on_delete != "cascade":
                 continue

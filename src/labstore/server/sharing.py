@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from labstore.errors import InvalidInput
 from labstore.schema.types import Model
+from labstore.server import changes
 from labstore.server.access import ALL_PERMISSIONS, PERMISSION_BITS, bits, names, require
 from labstore.server.groups import regroup
 from labstore.server.writes import Writer
@@ -164,6 +165,7 @@ def set_permissions(
             kind, principal = _principal(conn, writer, name, where)
             grants.append((kind, principal, bits(_GNODE_LEVELS[level])))
     group = own_group(conn, writer, model, row)
+    changes.record_group(conn, writer.db, group)
     if "safety_level" in body:
         _set_level(conn, writer, group, body["safety_level"], "safety_level")
     if "shared_with" in body:
@@ -188,6 +190,7 @@ def share(conn: Connection, writer: Writer, model: Model, ident: str, body: Any)
     kind, principal = _principal(conn, writer, body["with"], "with")
     mask = bits(_permission_names(body.get("permissions"), "permissions"))
     group = own_group(conn, writer, model, row)
+    changes.record_group(conn, writer.db, group)
     _revoke(conn, writer, group, kind, principal)
     conn.execute(
         writer.shares.insert().values(
@@ -205,6 +208,7 @@ def unshare(
     require(conn, writer.shares, writer.principal, model, row, "share")
     kind, principal = _principal(conn, writer, name, "with")
     group = own_group(conn, writer, model, row)
+    changes.record_group(conn, writer.db, group)
     _revoke(conn, writer, group, kind, principal)
     return describe(conn, writer, model, writer.reader.row(conn, model, ident)._mapping)
 

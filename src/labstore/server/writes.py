@@ -19,6 +19,7 @@ from labstore.query.filters import relation_id
 from labstore.schema.registry import COMMON_FIELDS
 from labstore.schema.types import Model
 from labstore.schema.values import coerce_field
+from labstore.server import changes
 from labstore.server.access import DEFAULT_SAFETY_LEVEL, check_project, require
 from labstore.server.groups import regroup
 from labstore.server.reads import Reader
@@ -201,6 +202,7 @@ class Writer:
         table = self.db.tables(model)
         self._check_unique(conn, model, values, path)
         self._execute(conn, model, table.insert().values(**values))
+        changes.record(conn, model.key, [ident])
         return self.reader.to_json(model, values)
 
     def update(
@@ -244,6 +246,7 @@ class Writer:
                 f"{model.key}/{ident} changed while it was being updated: try again",
                 {"location": f"{model.key}/{ident}"},
             )
+        changes.record(conn, model.key, [ident])
         self._follow_new_owner(conn, model, current, {**current, **values})
         return self.reader.to_json(model, {**current, **values})
 
@@ -303,6 +306,8 @@ class Writer:
                         {"children": link.child.key},
                     )
             elif rule == "set_null":
+                orphans = conn.execute(select(child_table.c.id).where(fk.in_(ids))).scalars()
+                changes.record(conn, link.child.key, list(orphans))
                 conn.execute(
                     update(child_table)
                     .where(fk.in_(ids))
@@ -318,6 +323,7 @@ class Writer:
                     self._delete_tree(conn, link.child, child_ids)
         table = self.db.tables(model)
         conn.execute(delete(table).where(table.c.id.in_(ids)))
+        changes.record(conn, model.key, ids)
         for name in ("object_tag", "path_entry"):  # tags and paths go with their object
             extra = self.db.table(name)
             conn.execute(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -182,6 +183,37 @@ def add_server_tables(metadata: MetaData, users: Table) -> None:
         Column("principal", text_type(NAME_LENGTH), primary_key=True),
         Column("permissions", SmallInteger, nullable=False),  # bits: read write delete share
         Index("ix_access_share_principal", "kind", "principal"),
+    )
+    # The change feed: one row per object, at the sequence number of its latest change.
+    # Sequence numbers come from change_counter inside the writing transaction, whose row
+    # lock makes them follow commit order (see server/changes.py).
+    Table(
+        "change_log",
+        metadata,
+        Column("seq", BigInteger, primary_key=True, autoincrement=False),
+        Column("model", String(MODEL_KEY_LENGTH), nullable=False),
+        Column("object_id", String(ID_LENGTH), nullable=False),
+        Index("ix_change_log_object", "model", "object_id"),
+    )
+    Table(
+        "change_counter",
+        metadata,
+        Column("id", SmallInteger, primary_key=True, autoincrement=False),
+        Column("value", BigInteger, nullable=False),
+    )
+    Table(
+        "feed_epoch",
+        metadata,
+        # Grows when what a user may see changes wholesale (a membership): their replica
+        # must then be rebuilt, which the feed tells them.
+        Column("username", text_type(NAME_LENGTH), primary_key=True),
+        Column("epoch", BigInteger, nullable=False),
+    )
+    Table(
+        "deployment",
+        metadata,
+        Column("key", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
     )
     Table(
         "project_member",

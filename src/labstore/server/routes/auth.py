@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from labstore.errors import InvalidInput
 from labstore.server.state import CurrentUser, JsonBody, StateDep, bearer_token
-from labstore.store.engine import read_transaction, write_transaction
+from labstore.store.engine import read_transaction
 
 router = APIRouter(prefix="/api")
 
@@ -20,7 +20,7 @@ def issue_token(state: StateDep, body: JsonBody) -> dict[str, Any]:
     for key in ("username", "password"):
         if not isinstance(body.get(key), str) or not body[key]:
             raise InvalidInput(f"{key}: required, a string", {"path": key})
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         token, expires = state.accounts.login(conn, body["username"], body["password"])
     return {"token": token, "expires": expires.isoformat().replace("+00:00", "Z")}
 
@@ -29,7 +29,7 @@ def issue_token(state: StateDep, body: JsonBody) -> dict[str, Any]:
 def revoke_token(state: StateDep, user: CurrentUser, request: Request) -> None:
     token = bearer_token(request)
     assert token is not None  # CurrentUser has checked it
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         state.accounts.revoke(conn, token)
 
 

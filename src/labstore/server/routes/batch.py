@@ -8,7 +8,6 @@ from fastapi import APIRouter
 
 from labstore.server.batch import apply_batch
 from labstore.server.state import JsonBody, StateDep, WriterDep
-from labstore.store.engine import write_transaction
 
 router = APIRouter(prefix="/api")
 
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/api")
 @router.post("/batch")
 def batch(state: StateDep, writer: WriterDep, body: JsonBody) -> Any:
     project = body.get("project") if isinstance(body, dict) else None
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         return apply_batch(
             conn,
             writer,

@@ -12,7 +12,7 @@ from labstore.query.filters import parse_filters, parse_order
 from labstore.schema.types import Model
 from labstore.server.state import JsonBody, ReaderDep, StateDep, WriterDep
 from labstore.server.writes import parse_if_match
-from labstore.store.engine import read_transaction, write_transaction
+from labstore.store.engine import read_transaction
 
 router = APIRouter(prefix="/api")
 _PAGING = frozenset({"order_by", "limit", "cursor"})
@@ -79,7 +79,7 @@ def count_objects(
 @router.post("/{pack}/{name}", status_code=201)
 def create_object(pack: str, name: str, state: StateDep, writer: WriterDep, body: JsonBody) -> Any:
     model = model_for(state, pack, name)
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         obj = writer.create(conn, model, body)
     response = _object_response(obj, 201)
     response.headers["Location"] = f"/api/{obj['location']}"
@@ -116,7 +116,7 @@ def _update(
 ) -> Any:
     model = model_for(state, pack, name)
     if_match = parse_if_match(request.headers.get("if-match"))
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         obj = writer.update(conn, model, ident, body, partial=partial, if_match=if_match)
     return _object_response(obj)
 
@@ -153,6 +153,6 @@ def delete_object(
 ) -> Response:
     model = model_for(state, pack, name)
     if_match = parse_if_match(request.headers.get("if-match"))
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         writer.delete(conn, model, ident, if_match=if_match)
     return Response(status_code=204)

@@ -16,7 +16,7 @@ from labstore.errors import InvalidInput, NotFound, PermissionDenied
 from labstore.server import admin
 from labstore.server.auth import Principal
 from labstore.server.state import AppState, CurrentUser, JsonBody, StateDep
-from labstore.store.engine import read_transaction, write_transaction
+from labstore.store.engine import read_transaction
 
 router = APIRouter(prefix="/api/projects")
 ROLES = ("member", "admin")
@@ -55,7 +55,7 @@ def create_project(state: StateDep, user: CurrentUser, body: JsonBody) -> dict[s
     description = body.get("description", "")
     if not isinstance(description, str):
         raise InvalidInput("description: expected a string", {"path": "description"})
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         admin.add_project(
             state,
             conn,
@@ -90,7 +90,7 @@ def put_member(
     role = body.get("role", "member") if isinstance(body, Mapping) else None
     if role not in ROLES:
         raise InvalidInput("role: expected 'member' or 'admin'", {"path": "role"})
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         _project(state, conn, name)
         _may_manage(user, name)
         admin.add_member(state, conn, name, username, admin=role == "admin")
@@ -99,7 +99,7 @@ def put_member(
 
 @router.delete("/{name}/members/{username}", status_code=204)
 def delete_member(name: str, username: str, state: StateDep, user: CurrentUser) -> Response:
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         _project(state, conn, name)
         _may_manage(user, name)
         admin.remove_member(state, conn, name, username)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from labstore.server import sharing
 from labstore.server.routes.objects import model_for
 from labstore.server.state import JsonBody, StateDep, WriterDep
-from labstore.store.engine import read_transaction, write_transaction
+from labstore.store.engine import read_transaction
 
 router = APIRouter(prefix="/api/{pack}/{name}/{ident}")
 
@@ -29,7 +29,7 @@ def put_permissions(
     pack: str, name: str, ident: str, state: StateDep, writer: WriterDep, body: JsonBody
 ) -> dict[str, Any]:
     model = model_for(state, pack, name)
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         return sharing.set_permissions(conn, writer, model, ident, body)
 
 
@@ -38,7 +38,7 @@ def add_share(
     pack: str, name: str, ident: str, state: StateDep, writer: WriterDep, body: JsonBody
 ) -> dict[str, Any]:
     model = model_for(state, pack, name)
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         return sharing.share(conn, writer, model, ident, body)
 
 
@@ -47,5 +47,5 @@ def remove_share(
     pack: str, name: str, ident: str, principal: str, state: StateDep, writer: WriterDep
 ) -> dict[str, Any]:
     model = model_for(state, pack, name)
-    with write_transaction(state.db.engine) as conn:
+    with state.db.write() as conn:
         return sharing.unshare(conn, writer, model, ident, principal)
