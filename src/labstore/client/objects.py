@@ -162,6 +162,16 @@ class LabObject:
             out["project"] = self._meta["project"]
         return out
 
+    def _json_form(self) -> dict[str, Any]:
+        """The object as the server's JSON (identity, fields, relations as locations)."""
+        data: dict[str, Any] = {"model": self._model.key}
+        for name in META_NAMES:
+            kind = _COMMON_KINDS.get(name, "str")
+            data[name] = to_json_value(kind, self._meta.get(name))  # type: ignore[arg-type]
+        data.update(self.to_json())
+        data["project"] = self._meta.get("project")
+        return data
+
     def changed(self) -> bool:
         return bool(self.to_json(only_changed=True)) or bool(self._pending)
 

@@ -20,7 +20,10 @@ from labstore.client import config as cfg
 from labstore.client.cache import ObjectCache
 from labstore.client.interfaces import ModelInterface
 from labstore.client.objects import LabObject, build_model_class
+from labstore.client.offline import MODES, OfflineMixin
+from labstore.client.organize import OrganizeMixin
 from labstore.client.results import ResultList
+from labstore.client.store import read_registry
 from labstore.client.transport import Transport
 from labstore.errors import (
     AuthenticationError,
@@ -28,20 +31,21 @@ from labstore.errors import (
     InvalidInput,
     LabstoreError,
     NotFound,
+    OfflineError,
     VersionConflict,
 )
-from labstore.query.jsonquery import parse_query
+from labstore.query.filters import parse_filters, parse_order
+from labstore.query.jsonquery import ParsedQuery, parse_query
 from labstore.query.schema import query_schema
 from labstore.schema.registry import Registry
 from labstore.schema.types import Model
 from labstore.schema.values import to_json_value
 
 log = logging.getLogger("labstore.client")
-MODES = ("remote", "auto", "local", "refresh")
 _PAGE = 1000
 
 
-class Session:
+class Session(OrganizeMixin, OfflineMixin):
     """A logged-in connection to a labstore server.
 
     Args:
@@ -70,23 +74,23 @@ class Session:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._options, self._config_file = cfg.resolve_options(options, file_name)
-        self.mode = mode or "remote"
+        location = self._options["location"]
+        # A session with only a cache_dir works offline, as ONE's does.
+        self.mode = mode or ("local" if not location and self._options["cache_dir"] else "remote")
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if self.mode != "remote":
-            raise ConfigError(
-                f"mode {self.mode!r} needs the local store, which this labstore version does "
-                "not have yet; use mode='remote'"
-            )
-        location = self._options["location"]
-        if not location:
+        if not location and self.mode != "local":
             raise ConfigError(
                 "no server location: pass options={'location': URL}, set LABSTORE_URL, or "
                 "run `labstore login` to store one in the config file"
             )
         self._transport = Transport(
-            location, timeout=float(self._options["request_timeout"]), transport=transport
+            location or "http://offline.invalid",
+            timeout=float(self._options["request_timeout"]),
+            transport=transport,
         )
+        if self.mode == "local":
+            self._transport.allow_requests = False
         self._tokens = cfg.TokenStore(self._config_file.parent / "tokens.json")
         self._cache = ObjectCache()
         self._registry: Registry | None = None
@@ -95,7 +99,8 @@ class Session:
         self._current_project: LabObject | None = None
         self._project_resolved = False
         self.closed = False
-        self._authenticate()
+        if self.mode != "local":
+            self._authenticate()
         if persist_options:
             cfg.persist_options(self._options, self._config_file)
 
@@ -149,6 +154,8 @@ class Session:
         """Close the connections of the session; it cannot be used afterwards."""
         if not self.closed:
             self._transport.close()
+            if self._local_store is not None:
+                self._local_store.close()
             self.closed = True
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -268,7 +275,21 @@ class Session:
     def registry(self) -> Registry:
         """The server's models (fetched once per session)."""
         if self._registry is None:
-            self._registry = Registry.from_json(self._request("GET", "/api/models").json())
+            if self.offline:
+                store = self.local_store
+                assert store is not None  # local sessions have a cache_dir
+                self._registry = store.registry
+            else:
+                try:
+                    answer = self._request("GET", "/api/models").json()
+                    self._registry = Registry.from_json(answer)
+                except OfflineError:
+                    # auto mode falls back on the store, which keeps the server's models
+                    path = self._store_file() if self.mode == "auto" else None
+                    stored = read_registry(path) if path is not None and path.exists() else None
+                    if stored is None:
+                        raise
+                    self._registry = stored
         return self._registry
 
     @property
@@ -332,7 +353,13 @@ class Session:
                 self._cache.put(data)
             return self._object(objects["objects"][0])
         cached = self._cache.get(location)
+        if cached is None and self.local_store is not None:
+            cached = self.local_store.get(location)
         if cached is not None and not refresh:
+            return self._object(cached)
+        if self.offline:
+            if cached is None:
+                raise NotFound(f"{location} is not in the local store")
             return self._object(cached)
         headers = {"If-None-Match": f'"{cached["version"]}"'} if cached else {}
         response = self._request("GET", f"/api/{location}", headers=headers)
@@ -342,7 +369,12 @@ class Session:
         self._cache.put(data)
         return self._object(data)
 
-    def select(self, model_name: str, raw_filters: dict[str, Any] | None = None) -> ResultList:
+    def select(
+        self,
+        model_name: str,
+        raw_filters: dict[str, Any] | None = None,
+        query_type: str | None = None,
+    ) -> ResultList:
         """Every object of a model matching the filters, asked of the server.
 
         Args:
@@ -354,6 +386,10 @@ class Session:
             QueryValidationError: A filter names an unknown field or lookup.
         """
         model = self.registry.model(model_name)
+        if self._answer_locally(query_type):
+            node = parse_filters(self.registry, model, _text_values(raw_filters or {}))
+            parsed = ParsedQuery(model, node, parse_order(self.registry, model, None))
+            return self._local_results(parsed)
         params = _filter_params(dict(raw_filters or {}))
         found = ResultList()
         cursor: str | None = None
@@ -374,7 +410,9 @@ class Session:
         """The JSON Schema of queries (see ``docs/query-language.md``)."""
         return query_schema()
 
-    def query(self, data: Mapping[str, Any], use_cache: bool = False) -> ResultList:
+    def query(
+        self, data: Mapping[str, Any], use_cache: bool = False, query_type: str | None = None
+    ) -> ResultList:
         """Run a JSON query; returns objects (plain dicts with ``__json__``).
 
         Related objects named in ``__return__`` come in the same answer and go to the cache,
@@ -383,13 +421,17 @@ class Session:
 
         Args:
             data: The query, e.g. ``{"__model__": "Sample", "__query__": {"name": "x"}}``.
-            use_cache: Reserved for answering from the local store; the server answers.
+            use_cache: Answer from the local store (as ``query_type="local"``).
+            query_type: ``local``, ``remote``, ``auto`` or ``refresh`` for this call.
 
         Raises:
             QueryValidationError: The query is invalid; ``path`` is the JSON path of the fault.
         """
         body = _encode(data)
         parsed = parse_query(self.registry, body)
+        if self._answer_locally("local" if use_cache else query_type):
+            local = self._local_results(parsed)
+            return ResultList(o._json_form() for o in local) if parsed.as_json else local
         limit = parsed.limit
         results = ResultList(self._run_query(body, parsed.model, parsed.returns, limit=limit))
         if parsed.as_json:
@@ -509,14 +551,27 @@ class Session:
         *,
         limit: int | None = None,
         order: str | None = None,
+        query_type: str | None = None,
     ) -> Iterator[LabObject]:
         body: dict[str, Any] = {"__model__": model.key, "__query__": _encode(query)}
         if order:
             body["__options__"] = {"order": order}
+        if self._answer_locally(query_type):
+            parsed = parse_query(self.registry, body)
+            return iter(self._local_results(parsed, limit=limit))
         return self._run_query(body, model, {}, limit=limit)
 
-    def _count(self, model: Model, query: Mapping[str, Any]) -> int:
+    def _local_results(self, parsed: ParsedQuery, *, limit: int | None = None) -> ResultList:
+        store = self.local_store
+        assert store is not None
+        return ResultList(self._object(data) for data in store.query(parsed, limit=limit))
+
+    def _count(self, model: Model, query: Mapping[str, Any], query_type: str | None = None) -> int:
         body = {"__model__": model.key, "__query__": _encode(query)}
+        if self._answer_locally(query_type):
+            store = self.local_store
+            assert store is not None
+            return store.count(parse_query(self.registry, body))
         return int(self._request("POST", "/api/query/count", json=body).json()["count"])
 
     def refresh(self, entity: LabObject) -> LabObject:
@@ -762,8 +817,21 @@ class Session:
         return result
 
     def clear_cache(self) -> None:
-        """Forget every cached object; the next get() asks the server."""
+        """Forget every cached object, and empty the local store; the next get() asks the
+        server and the next sync is a full one."""
         self._cache.clear()
+        if self._local_store is not None:
+            self._local_store.clear()
+
+
+def _text_values(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """Filters as the server would receive them in a URL (what ``select`` sends)."""
+    out: dict[str, Any] = {}
+    for key, value in filters.items():
+        values = value if isinstance(value, list | tuple | set | frozenset) else [value]
+        texts = [_param_value(v) for v in values]
+        out[key] = texts if len(texts) != 1 else texts[0]
+    return out
 
 
 def _encode(value: Any) -> Any:

@@ -1,0 +1,258 @@
+"""The local store: a SQLite replica of what one user may see on one server.
+
+It lives at ``<cache_dir>/<server>/<user>/store.sqlite3``, so one user's answers never serve
+another. Its tables are the server's (built by the shared ``store`` code from the server's
+models, which it keeps, so it opens with no network); the change feed keeps it in step, and
+queries run on it through the same compiler and executor as on the server. SQLite in WAL mode
+with a busy timeout lets several processes share it; every sync applies a feed page in one
+transaction, so a reader never sees half a page.
+
+A store that is corrupt, written by a newer labstore, or made for another server is rebuilt
+(it is a cache: the server has everything), with a warning saying why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, MetaData, String, Table, Text, delete, select
+from sqlalchemy.exc import DatabaseError
+
+from labstore.query.compile import Compiler
+from labstore.query.jsonquery import ParsedQuery
+from labstore.schema.registry import Registry
+from labstore.store.engine import create_store_engine, read_transaction, write_transaction
+from labstore.store.records import json_to_row, row_to_json
+from labstore.store.select import count_rows, select_page
+from labstore.store.tables import StoreTables
+
+log = logging.getLogger("labstore.client.store")
+FORMAT_VERSION = 1
+STORE_FILE = "store.sqlite3"
+
+
+def store_path(cache_dir: Path, location: str, username: str) -> Path:
+    """Where the store of ``username`` at ``location`` lives under ``cache_dir``."""
+    server = re.sub(r"[^A-Za-z0-9.-]+", "_", location.split("://", 1)[-1]).strip("_")
+    return Path(cache_dir).expanduser() / server / (username or "anonymous") / STORE_FILE
+
+
+def _meta_table(metadata: MetaData) -> Table:
+    return Table(
+        "store_meta",
+        metadata,
+        Column("key", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+
+
+def _token_table(metadata: MetaData) -> Table:
+    # How the feed names objects that leave the view: token -> location (see server/changes).
+    return Table(
+        "removal_token",
+        metadata,
+        Column("token", String(32), primary_key=True),
+        Column("location", String(200), nullable=False),
+    )
+
+
+class LocalStore:
+    """One replica file; safe to use from several processes at once."""
+
+    def __init__(self, path: Path, registry: Registry) -> None:
+        self.path = path
+        self.registry = registry
+        self.tables = StoreTables(registry)
+        self.meta = _meta_table(self.tables.metadata)
+        self.tokens = _token_table(self.tables.metadata)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_store_engine(f"sqlite:///{path}", foreign_keys=False)
+        self.tables.metadata.create_all(self.engine)
+        self.compiler = Compiler(registry, self.tables)
+
+    @classmethod
+    def open(cls, path: Path, registry: Registry | None = None) -> LocalStore:
+        """Open (or make) the store at ``path``; rebuild it if it cannot be trusted.
+
+        ``registry`` is the server's schema when online; offline it is read from the store.
+
+        Raises:
+            LookupError: Offline, and there is no usable store to read the schema from.
+        """
+        reason = _distrust(path)
+        if reason is not None:
+            log.warning("rebuilding the local store %s: %s", path, reason)
+            _remove(path)
+        stored = read_registry(path) if path.exists() else None
+        if registry is None:
+            if stored is None:
+                raise LookupError(f"no local store at {path}: sync once while online")
+            registry = stored
+        elif stored is not None and _schema_hash(stored) != _schema_hash(registry):
+            log.warning("rebuilding the local store %s: the server's models changed", path)
+            _remove(path)
+        store = cls(path, registry)
+        if store.get_meta("format") is None:
+            store.set_meta(
+                format=str(FORMAT_VERSION),
+                models=json.dumps(registry.to_json(), sort_keys=True),
+                created_time=_now(),
+            )
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # metadata ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with read_transaction(self.engine) as conn:
+            value = conn.execute(select(self.meta.c.value).where(self.meta.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    def set_meta(self, **values: str) -> None:
+        with write_transaction(self.engine) as conn:
+            self._put_meta(conn, values)
+
+    def _put_meta(self, conn: Any, values: Mapping[str, str]) -> None:
+        for key, value in values.items():
+            conn.execute(delete(self.meta).where(self.meta.c.key == key))
+            conn.execute(self.meta.insert().values(key=key, value=value))
+
+    # keeping in step -----------------------------------------------------------------------
+    def apply(self, page: Mapping[str, Any], *, cursor: str) -> None:
+        """Apply one page of the change feed, and its cursor, in one transaction."""
+        by_model: dict[str, list[dict[str, Any]]] = {}
+        for data in page["objects"]:
+            by_model.setdefault(data["model"], []).append(data)
+        with write_transaction(self.engine) as conn:
+            for token in page["removed"]:
+                location = conn.execute(
+                    select(self.tokens.c.location).where(self.tokens.c.token == token)
+                ).scalar()
+                if location is not None:
+                    self._drop(conn, str(location))
+            for model_key, items in by_model.items():
+                if model_key not in self.registry:
+                    continue
+                model = self.registry.model(model_key)
+                table = self.tables(model)
+                ids = [d["id"] for d in items]
+                conn.execute(delete(table).where(table.c.id.in_(ids)))
+                conn.execute(table.insert(), [json_to_row(model, d) for d in items])
+            self._put_meta(conn, {"cursor": cursor, "loaded_time": _now()})
+
+    def remember_tokens(self, user_id: str, locations: Iterable[str]) -> None:
+        """Index removal tokens for objects stored (see ``server/changes.removal_token``)."""
+        rows = [
+            {"token": hashlib.sha256(f"{user_id}:{loc}".encode()).hexdigest()[:32], "location": loc}
+            for loc in locations
+        ]
+        if not rows:
+            return
+        with write_transaction(self.engine) as conn:
+            conn.execute(self.tokens.insert().prefix_with("OR REPLACE"), rows)
+
+    def _drop(self, conn: Any, location: str) -> None:
+        key, _, ident = location.rpartition("/")
+        if key in self.registry:
+            table = self.tables(self.registry.model(key))
+            conn.execute(delete(table).where(table.c.id == ident))
+        conn.execute(delete(self.tokens).where(self.tokens.c.location == location))
+
+    def clear(self) -> None:
+        """Forget every object and the cursor (the next sync is a full one)."""
+        with write_transaction(self.engine) as conn:
+            for model in self.registry:
+                conn.execute(delete(self.tables(model)))
+            conn.execute(delete(self.tokens))
+            conn.execute(delete(self.meta).where(self.meta.c.key.in_(["cursor", "loaded_time"])))
+
+    # reading -------------------------------------------------------------------------------
+    def get(self, location: str) -> dict[str, Any] | None:
+        key, _, ident = location.rpartition("/")
+        if key not in self.registry:
+            return None
+        model = self.registry.model(key)
+        table = self.tables(model)
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(select(table).where(table.c.id == ident)).mappings().first()
+        return None if row is None else self._json(model, row)
+
+    def query(self, parsed: ParsedQuery, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every object matching a parsed query (its limit and offset apply)."""
+        with read_transaction(self.engine) as conn:
+            page = select_page(
+                conn,
+                self.compiler,
+                parsed.model,
+                parsed.node,
+                parsed.order,
+                limit=parsed.limit if parsed.limit is not None else limit,
+                offset=parsed.offset,
+            )
+        return [self._json(parsed.model, row) for row in page.rows]
+
+    def count(self, parsed: ParsedQuery) -> int:
+        with read_transaction(self.engine) as conn:
+            return count_rows(conn, self.compiler, parsed.model, parsed.node)
+
+    def counts(self) -> dict[str, int]:
+        with read_transaction(self.engine) as conn:
+            return {m.key: count_rows(conn, self.compiler, m) for m in self.registry}
+
+    def _json(self, model: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
+        keys = {r.name: self.registry.parent(model, r.name).key for r in model.relations}
+        return row_to_json(model, row, keys)
+
+
+def read_registry(path: Path) -> Registry | None:
+    """The server models a store was made with, or None if it holds none."""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM store_meta WHERE key = 'models'").fetchone()
+    except sqlite3.Error:
+        return None
+    return Registry.from_json(json.loads(row[0])) if row else None
+
+
+def _distrust(path: Path) -> str | None:
+    """Why a store file cannot be used, or None if it can (or does not exist)."""
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            conn.execute("PRAGMA quick_check").fetchone()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if "store_meta" not in tables:
+                return "it is not a labstore store"
+            row = conn.execute("SELECT value FROM store_meta WHERE key = 'format'").fetchone()
+    except (sqlite3.Error, DatabaseError) as exc:
+        return f"it is unreadable ({exc})"
+    if row is None or not str(row[0]).isdigit():
+        return "it has no format version"
+    if int(row[0]) > FORMAT_VERSION:
+        return f"a newer labstore wrote it (format {row[0]}, this one reads {FORMAT_VERSION})"
+    return None
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        candidate = path.with_name(path.name + suffix)
+        if candidate.exists():
+            candidate.unlink()
+
+
+def _schema_hash(registry: Registry) -> str:
+    return hashlib.sha256(json.dumps(registry.to_json(), sort_keys=True).encode()).hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()

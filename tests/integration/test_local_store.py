@@ -1,0 +1,158 @@
+"""The local store: modes, incremental sync through the change feed, offline reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+import labstore
+from labstore.errors import ConfigError, ForbiddenRequest, NotFound
+from tests.conftest import PASSWORD
+from tests.support.inprocess import AppTransport, CountingTransport
+
+
+class Unreachable(httpx.BaseTransport):
+    """A network where the server cannot be reached."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.fixture
+def world(app, make_user, tmp_path):
+    make_user("alice", projects=("lab",))
+    cache = tmp_path / "cache"
+    options = {
+        "location": "http://testserver",
+        "username": "alice",
+        "password": PASSWORD,
+        "cache_dir": str(cache),
+    }
+    writer = labstore.Session(options, file_name=tmp_path / "w.toml", transport=AppTransport(app))
+    lab = writer.set(writer.Lab.new(name="cortexlab"))
+    for i in range(5):
+        writer.set(writer.Subject.new(nickname=f"ZM_{i}", lab=lab))
+    yield writer, options, cache
+    writer.close()
+
+
+def session(app, options, tmp_path, **kwargs):
+    transport = kwargs.pop("transport", None) or AppTransport(app)
+    return labstore.Session(options, file_name=tmp_path / "r.toml", transport=transport, **kwargs)
+
+
+def test_auto_mode_syncs_then_answers_locally(app, world, tmp_path):
+    writer, options, _ = world
+    counting = CountingTransport(app)
+    s = session(app, options, tmp_path, mode="auto", transport=counting)
+    assert s.cache_info["expired"] and s.cache_info["loaded_time"] is None
+    assert sorted(x.nickname for x in s.Subject.where({"lab__name": "cortexlab"})) == [
+        f"ZM_{i}" for i in range(5)
+    ]
+    assert s.cache_info["counts"]["experiment/subject"] == 5
+    counting.requests.clear()
+    assert s.Subject.count() == 5 and len(s.select("subject", {"nickname__startswith": "ZM"})) == 5
+    assert counting.requests == []  # fresh store: no request at all
+    writer.set(writer.Subject.new(nickname="late"))
+    assert s.Subject.count() == 5  # not expired yet
+    assert s.Subject.count(query_type="refresh") == 6  # sync for this call
+    assert s.Subject.count(query_type="remote") == 6
+    s.close()
+
+
+def test_incremental_sync_sends_only_changes(app, world, tmp_path):
+    writer, options, _ = world
+    counting = CountingTransport(app)
+    s = session(app, options, tmp_path, transport=counting)
+    first = s.refresh_cache()
+    assert isinstance(first, dt.datetime)
+    counting.requests.clear()
+    renamed = writer.Subject.one({"nickname": "ZM_0"})
+    renamed.nickname = "ZM_zero"
+    writer.set(renamed)
+    writer.delete(writer.Subject.one({"nickname": "ZM_1"}))
+    s.refresh_cache()
+    assert counting.requests == [("GET", "/api/changes")]
+    local = sorted(x.nickname for x in s.Subject.all(query_type="local"))
+    assert local == ["ZM_2", "ZM_3", "ZM_4", "ZM_zero"]
+    s.close()
+
+
+def test_a_session_with_only_a_cache_dir_is_local(app, world, tmp_path):
+    _, options, cache = world
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    location = s.Subject.one({"nickname": "ZM_3"}, query_type="local").location
+    s.close()
+    offline = labstore.Session({"cache_dir": str(cache)}, file_name=tmp_path / "o.toml")
+    assert offline.offline and offline.mode == "local"
+    assert offline.get(location).nickname == "ZM_3"
+    assert offline.Subject.count() == 5
+    assert [
+        x.nickname
+        for x in offline.query({"__model__": "Subject", "__query__": {"nickname": "ZM_4"}})
+    ] == ["ZM_4"]
+    assert offline.get(location).lab.name == "cortexlab"  # relations from the store too
+    with pytest.raises(NotFound):
+        offline.get("experiment/subject/NOSUCH1234")
+    with pytest.raises(ForbiddenRequest):
+        offline.set(offline.Lab.new(name="x"))
+    with pytest.raises(ConfigError):
+        offline.Subject.count(query_type="remote")
+    offline.close()
+
+
+def test_auto_mode_falls_back_to_the_store_when_the_server_is_unreachable(app, world, tmp_path):
+    _, options, _ = world
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    s.close()
+    token_only = {k: v for k, v in options.items() if k != "password"}
+    cut_off = session(app, token_only, tmp_path, mode="auto", transport=Unreachable())
+    cut_off.cache_expiry = dt.timedelta(0)
+    with pytest.warns(UserWarning, match="cannot be reached"):
+        assert cut_off.Subject.count() == 5
+    cut_off.close()
+
+
+def test_lost_access_leaves_the_store_at_the_next_sync(app, world, make_user, tmp_path):
+    writer, _, _ = world
+    make_user("bob")
+    lab = writer.Lab.one({"name": "cortexlab"})
+    writer.share(lab, "bob")
+    bob_options = {
+        "location": "http://testserver",
+        "username": "bob",
+        "password": PASSWORD,
+        "cache_dir": str(tmp_path / "bobcache"),
+    }
+    bob = session(app, bob_options, tmp_path)
+    bob.refresh_cache()
+    assert bob.Lab.count(query_type="local") == 1
+    writer.unshare(lab, "bob")
+    bob.refresh_cache()
+    assert bob.Lab.count(query_type="local") == 0
+    bob.close()
+
+
+def test_a_corrupt_or_newer_store_is_rebuilt(app, world, tmp_path, caplog):
+    _, options, _ = world
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    path = s.local_store.path
+    s.close()
+    path.write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    again = session(app, options, tmp_path)
+    assert again.Subject.count(query_type="refresh") == 5
+    assert "rebuilding the local store" in caplog.text
+    again.local_store.set_meta(format="99")
+    again.close()
+    caplog.clear()
+    newest = session(app, options, tmp_path)
+    assert newest.Subject.count(query_type="refresh") == 5
+    assert "newer labstore" in caplog.text
+    newest.close()
