@@ -156,3 +156,60 @@ def test_a_corrupt_or_newer_store_is_rebuilt(app, world, tmp_path, caplog):
     assert newest.Subject.count(query_type="refresh") == 5
     assert "newer labstore" in caplog.text
     newest.close()
+
+
+def test_rest_answers_are_cached_per_user(app, world, tmp_path):
+    writer, options, _ = world
+    counting = CountingTransport(app)
+    s = session(app, options, tmp_path, transport=counting)
+    counting.requests.clear()
+    first = s.rest("experiment/subject", "list", lab__name="cortexlab")
+    assert len(first) == 5
+    assert s.rest("experiment/subject", "list", lab__name="cortexlab") == first
+    assert counting.requests == [("GET", "/api/experiment/subject")]
+    writer.set(writer.Subject.new(nickname="new", lab=writer.Lab.one()))
+    assert len(s.rest("experiment/subject", "list", lab__name="cortexlab")) == 5  # cached
+    assert len(s.rest("experiment/subject", "list", no_cache=True, lab__name="cortexlab")) == 6
+    with s.no_cache():
+        assert s.rest("experiment/subject", "count") == {"count": 6}
+    assert s.rest("experiment/subject", "read", id=first[0]["id"])["id"] == first[0]["id"]
+    s.rest_cache_expiry = dt.timedelta(0)
+    assert len(s.rest("experiment/subject", "list", lab__name="cortexlab")) == 6
+    # Another user's session never gets alice's answers.
+    make_answers = [r for r in counting.requests if r[1] == "/api/experiment/subject"]
+    assert len(make_answers) >= 3
+    s.close()
+    counting = CountingTransport(app)  # closing a session closes its transport
+    uncached = session(app, options, tmp_path, cache_rest=None, transport=counting)
+    counting.requests.clear()
+    uncached.rest("experiment/subject", "count")
+    uncached.rest("experiment/subject", "count")
+    assert counting.requests.count(("GET", "/api/experiment/subject/count")) == 2
+    uncached.close()
+
+
+def test_rest_cache_keys_include_the_user(app, world, make_user, tmp_path):
+    _, options, _ = world
+    make_user("bob")
+    alice = session(app, options, tmp_path)
+    assert alice.rest("experiment/subject", "count") == {"count": 5}
+    bob = session(app, {**options, "username": "bob"}, tmp_path)
+    assert bob.rest("experiment/subject", "count") == {"count": 0}
+    alice.close()
+    bob.close()
+
+
+def test_with_cache_derives_a_session(app, world, tmp_path):
+    _, options, _ = world
+    s = session(app, options, tmp_path)
+    subject = s.Subject.one()
+    quiet = s.with_cache(using_requests=False, using_models=True)
+    assert quiet.get(subject.location).nickname == subject.nickname  # from the shared cache
+    with pytest.raises(ForbiddenRequest, match="GET /api/experiment/subject"):
+        quiet.select("subject")
+    fresh = s.with_cache(timeout=5, verbose=True)
+    assert fresh.options["request_timeout"] == 5.0
+    assert fresh.Subject.count() == 5
+    quiet.close()
+    assert s.Subject.count() == 5  # closing a derived session leaves its parent working
+    s.close()

@@ -22,6 +22,7 @@ from labstore.client.interfaces import ModelInterface
 from labstore.client.objects import LabObject, build_model_class
 from labstore.client.offline import MODES, OfflineMixin
 from labstore.client.organize import OrganizeMixin
+from labstore.client.rest import RestMixin
 from labstore.client.results import ResultList
 from labstore.client.store import read_registry
 from labstore.client.transport import Transport
@@ -45,7 +46,7 @@ log = logging.getLogger("labstore.client")
 _PAGE = 1000
 
 
-class Session(OrganizeMixin, OfflineMixin):
+class Session(OrganizeMixin, OfflineMixin, RestMixin):
     """A logged-in connection to a labstore server.
 
     Args:
@@ -55,7 +56,10 @@ class Session(OrganizeMixin, OfflineMixin):
             environment variables, then the config file's profile.
         file_name: The config file (default: ``config.toml`` in the user config directory).
         persist_options: Write the options, except password and token, to the config file.
-        mode: ``remote`` (the default): every query asks the server.
+        mode: ``remote`` (the default with a location: every query asks the server),
+            ``local`` (the default with only a cache_dir: never the network), ``auto`` or
+            ``refresh`` (answer from the local store, synced when expired / every time).
+        cache_rest: ``None`` turns the REST answer cache of ``rest()`` off.
         transport: An httpx transport to send requests through instead of the network.
 
     Raises:
@@ -71,6 +75,7 @@ class Session(OrganizeMixin, OfflineMixin):
         persist_options: bool = False,
         mode: str | None = None,
         *,
+        cache_rest: str | None = "GET",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._options, self._config_file = cfg.resolve_options(options, file_name)
@@ -90,7 +95,7 @@ class Session(OrganizeMixin, OfflineMixin):
             transport=transport,
         )
         if self.mode == "local":
-            self._transport.allow_requests = False
+            self._transport.refusal = "it is a local session: mode='local'"
         self._tokens = cfg.TokenStore(self._config_file.parent / "tokens.json")
         self._cache = ObjectCache()
         self._registry: Registry | None = None
@@ -99,6 +104,8 @@ class Session(OrganizeMixin, OfflineMixin):
         self._current_project: LabObject | None = None
         self._project_resolved = False
         self.closed = False
+        self._rest_enabled = cache_rest is not None
+        self._owns_store = True
         if self.mode != "local":
             self._authenticate()
         if persist_options:
@@ -154,7 +161,7 @@ class Session(OrganizeMixin, OfflineMixin):
         """Close the connections of the session; it cannot be used afterwards."""
         if not self.closed:
             self._transport.close()
-            if self._local_store is not None:
+            if self._local_store is not None and self._owns_store:
                 self._local_store.close()
             self.closed = True
 
@@ -264,6 +271,40 @@ class Session(OrganizeMixin, OfflineMixin):
         mean_ms = round(1000 * sum(times) / len(times))
         log.info("%d pings to %s: %d ms on average", num, self.url, mean_ms)
         return mean_ms
+
+    def with_cache(
+        self,
+        using_requests: bool | None = None,
+        using_models: bool = False,
+        timeout: float | None = None,
+        verbose: bool | None = None,
+    ) -> Session:
+        """A derived session sharing this one's login, schema and local store.
+
+        Args:
+            using_requests: ``False``: any request raises ``ForbiddenRequest`` naming it.
+            using_models: Share this session's object cache (otherwise it starts empty).
+            timeout: Request timeout (seconds) of the derived session.
+            verbose: Log each request of the derived session.
+        """
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin._options = dict(self._options)
+        refusal = "it was made with with_cache(using_requests=False)"
+        twin._transport = self._transport.derive(
+            timeout=timeout, refusal=refusal if using_requests is False else None
+        )
+        if using_requests is None and not self._transport.allow_requests:
+            twin._transport.refusal = self._transport.refusal
+        if verbose is not None:
+            twin._transport.verbose = verbose
+        if timeout is not None:
+            twin._options["request_timeout"] = float(timeout)
+        twin._cache = self._cache if using_models else ObjectCache()
+        twin._classes = {}
+        twin._interfaces = {}
+        twin._owns_store = False
+        return twin
 
     def set_timeout(self, seconds: float) -> None:
         """Set the timeout of every following request."""
@@ -817,9 +858,10 @@ class Session(OrganizeMixin, OfflineMixin):
         return result
 
     def clear_cache(self) -> None:
-        """Forget every cached object, and empty the local store; the next get() asks the
-        server and the next sync is a full one."""
+        """Forget every cached object and REST answer, and empty the local store; the next
+        get() asks the server and the next sync is a full one."""
         self._cache.clear()
+        self._rest_store().clear()
         if self._local_store is not None:
             self._local_store.clear()
 

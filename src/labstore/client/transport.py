@@ -43,7 +43,11 @@ class Transport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token: str | None = None
-        self.allow_requests = True
+        self.timeout = timeout
+        # Why requests are refused, or None when they are allowed.
+        self.refusal: str | None = None
+        self.verbose = False
+        self._owner = True
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -51,11 +55,26 @@ class Transport:
             headers={"User-Agent": f"labstore/{__version__}"},
         )
 
+    @property
+    def allow_requests(self) -> bool:
+        return self.refusal is None
+
+    def derive(self, *, timeout: float | None = None, refusal: str | None = None) -> Transport:
+        """A transport sharing this one's connections and token, with its own settings."""
+        twin = Transport.__new__(Transport)
+        twin.__dict__.update(self.__dict__)
+        twin._owner = False
+        if timeout is not None:
+            twin.timeout = timeout
+        twin.refusal = refusal if refusal is not None else self.refusal
+        return twin
+
     def set_timeout(self, seconds: float) -> None:
-        self._client.timeout = httpx.Timeout(seconds)
+        self.timeout = seconds
 
     def close(self) -> None:
-        self._client.close()
+        if self._owner:
+            self._client.close()
 
     def request(
         self,
@@ -75,17 +94,21 @@ class Transport:
             TransportError: The exchange failed midway (timeout, reset, garbled answer).
             LabstoreError: The server's error, as its class (NotFound, Conflict, ...).
         """
-        if not self.allow_requests:
+        if self.refusal is not None:
             raise ForbiddenRequest(
-                f"{method} {path}: this session may not make requests "
-                "(it was made with using_requests=False)"
+                f"{method} {path}: this session makes no requests ({self.refusal})"
             )
         all_headers = dict(headers or {})
         if auth and self.token:
             all_headers["Authorization"] = f"Bearer {self.token}"
         try:
             response = self._client.request(
-                method, path, params=params, json=json, headers=all_headers
+                method,
+                path,
+                params=params,
+                json=json,
+                headers=all_headers,
+                timeout=self.timeout,
             )
         except httpx.ConnectError as exc:
             raise OfflineError(f"cannot reach {self.base_url}: {exc}") from exc
@@ -93,6 +116,10 @@ class Transport:
             raise TransportError(f"{method} {path}: timed out ({exc})") from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"{method} {path}: {exc}") from exc
+        if self.verbose:
+            log.info(
+                "%s %s -> %s (%d bytes)", method, path, response.status_code, len(response.content)
+            )
         if response.status_code >= 400:
             raise self._error(response)
         return response
