@@ -25,6 +25,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Boolean
 
 from labstore.query.ast import And, Condition, Node, Not, Or, OrderKey, Related
+from labstore.query.filters import TAGS
 from labstore.schema.registry import Registry
 from labstore.schema.types import Model
 
@@ -115,6 +116,8 @@ class Compiler:
         return table.c.id.in_(parent_ids)
 
     def _condition(self, model: Model, table: Table, cond: Condition) -> ColumnElement[bool]:
+        if cond.field == TAGS:
+            return self._tags(model, table, cond)
         column = table.c[column_name(model, cond.field)]
         value = cond.value
         lookup = cond.lookup
@@ -133,6 +136,33 @@ class Compiler:
             expr = _compare(column, lookup, value)
         # Null-safe: a NULL column fails the test as false, so Not() includes it.
         return and_(column.is_not(None), expr)
+
+    def _tags(self, model: Model, table: Table, cond: Condition) -> ColumnElement[bool]:
+        """The virtual ``tags`` field: a semi-join on ``object_tag`` (tags of any scope).
+
+        The tag table lives in the same MetaData as the model tables, on the server and in a
+        client's replica alike. It needs no visibility scope of its own: it only narrows
+        rows of ``table``, which the caller's scope already restricts.
+        """
+        tags = table.metadata.tables["object_tag"]
+
+        def tagged(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+            ids = select(tags.c.object_id).where(tags.c.model == model.key, *conditions)
+            return table.c.id.in_(ids)
+
+        value, lookup = cond.value, cond.lookup
+        if lookup == "isnull":
+            return not_(tagged()) if value else tagged()
+        if lookup == "exact" and value is None:  # ``"tags": null``: has no tags
+            return not_(tagged())
+        if lookup == "in":
+            present = [v for v in value if v is not None]
+            found = tagged(tags.c.tag.in_(present)) if present else false()
+            # As for fields, a null in the list also matches objects without any tag.
+            return or_(found, not_(tagged())) if None in value else found
+        if lookup in ("exact", "contains"):
+            return tagged(tags.c.tag == value)
+        raise ValueError(f"lookup {lookup!r} does not apply to tags")
 
     def order_by(self, model: Model, keys: Sequence[OrderKey]) -> list[UnaryExpression[Any]]:
         table = self.table_for(model)

@@ -29,6 +29,12 @@ from labstore.schema.types import Model
 from labstore.schema.values import coerce_kind, is_valid_id
 
 _SEPARATOR = "__"
+# ``tags`` is a virtual field of every model (a reserved name, so no model field can take it):
+# ``tags__contains="x"`` selects objects carrying tag ``x`` in any scope. The compiler turns it
+# into a semi-join on the ``object_tag`` table (see ``Compiler._tags``).
+TAGS = "tags"
+# contains and exact both mean "has this tag"; in: "has one of them"; isnull: "has no tags".
+TAG_LOOKUPS = frozenset({"contains", "exact", "in", "isnull"})
 
 
 def _fail(path: str, message: str, **details: Any) -> QueryValidationError:
@@ -46,6 +52,7 @@ def field_names(registry: Registry, model: Model) -> list[str]:
     names = [f.name for f in model.fields] + [r.name for r in model.relations]
     names += [f.name for f in COMMON_FIELDS]
     names += list(registry.children(model))
+    names.append(TAGS)
     return sorted(names)
 
 
@@ -98,6 +105,8 @@ def _scalar(
 ) -> Any:
     if is_relation:
         return relation_id(registry, model, name, raw, path)
+    if name == TAGS:  # a tag is text, NUL refused as in any string
+        return coerce_kind("str", raw, path, strict=strict)
     field = registry.any_field(model, name)
     assert field is not None
     kind = "str" if field.kind in ("json", "array") else field.kind
@@ -192,6 +201,15 @@ def _resolve_key(registry: Registry, model: Model, key: str) -> tuple[tuple[str,
             current = children[part].child
             i += 1
             continue
+        if part == TAGS:  # the virtual field of an object's tags
+            lookup = rest[0] if len(rest) == 1 else "exact" if not rest else ""
+            if lookup not in TAG_LOOKUPS:
+                raise _fail(
+                    key,
+                    f"lookup {_SEPARATOR.join(rest)!r} does not apply to tags",
+                    allowed=sorted(TAG_LOOKUPS),
+                )
+            return tuple(steps), part, lookup
         field = registry.any_field(current, part)
         if field is None:
             raise _fail(
@@ -300,4 +318,12 @@ def parse_order(
     return tuple(keys)
 
 
-__all__ = ["And", "field_names", "parse_filters", "parse_order", "relation_id"]
+__all__ = [
+    "TAGS",
+    "TAG_LOOKUPS",
+    "And",
+    "field_names",
+    "parse_filters",
+    "parse_order",
+    "relation_id",
+]

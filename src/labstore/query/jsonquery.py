@@ -14,7 +14,14 @@ from typing import Any
 
 from labstore.errors import InvalidInput, NotFound, QueryValidationError
 from labstore.query.ast import TRUE, And, Condition, Node, Not, Or, OrderKey, Related, lookups_for
-from labstore.query.filters import field_names, parse_filters, parse_order, parse_value
+from labstore.query.filters import (
+    TAG_LOOKUPS,
+    TAGS,
+    field_names,
+    parse_filters,
+    parse_order,
+    parse_value,
+)
 from labstore.schema.registry import Registry
 from labstore.schema.types import Model
 
@@ -215,7 +222,8 @@ class QueryParser:
                 nodes.append(self._parent(model, key, value, where))
             elif key in self.registry.children(model):
                 nodes.append(self._children(model, key, value, where))
-            elif self.registry.any_field(model, key) is not None:
+            elif key == TAGS or self.registry.any_field(model, key) is not None:
+                # (``tags`` is the virtual field: "tags": "x" or {"__contains__": "x"})
                 nodes.append(self._field(model, key, value, where))
             elif "__" in key:
                 paths[key] = self._plain(value, where)
@@ -310,11 +318,12 @@ class QueryParser:
 
     def _condition(self, model: Model, name: str, lookup: str, value: Any, path: str) -> Node:
         kind = "relation" if model.relation(name) is not None else self._kind(model, name)
-        if lookup not in lookups_for(kind):
+        allowed = TAG_LOOKUPS if kind == TAGS else lookups_for(kind)
+        if lookup not in allowed:
             raise _fail(
                 path,
                 f"{lookup!r} does not apply to {kind} {name!r}",
-                allowed=sorted(lookups_for(kind)),
+                allowed=sorted(allowed),
             )
         if lookup in ("in", "range") and not isinstance(value, list):
             raise _fail(path, "expected a list of values")
@@ -327,6 +336,8 @@ class QueryParser:
         return Condition(name, lookup, typed)
 
     def _kind(self, model: Model, name: str) -> str:
+        if name == TAGS:  # the virtual field has a kind of its own, with its own lookups
+            return TAGS
         found = self.registry.any_field(model, name)
         assert found is not None
         return found.kind
