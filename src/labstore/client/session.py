@@ -792,6 +792,10 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
 
     # access -------------------------------------------------------------------------------
     def _location_of(self, entity: LabObject | str, what: str) -> str:
+        if not isinstance(entity, LabObject | str):
+            raise InvalidInput(
+                f"{what}: expected a labstore object or a location, got {type(entity).__name__}"
+            )
         location = entity if isinstance(entity, str) else entity.location
         if location is None:
             raise InvalidInput(f"{what}: the object was never stored")

@@ -7,10 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
-from labstore.errors import InvalidInput, LabstoreError, NotFound, ServerError
+from labstore.errors import Conflict, InvalidInput, LabstoreError, NotFound, ServerError
 
 log = logging.getLogger("labstore.server")
 
@@ -58,6 +58,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
         return error_response(InvalidInput("the database refused a value of this request"))
 
+    async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+        # A uniqueness or reference rule caught by the database, outside the writer's checks
+        # (which name the fields); the database's own words may quote others' values.
+        log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(Conflict("the change breaks a uniqueness or reference rule"))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(ServerError("the server failed; the error is in its log"))
@@ -66,4 +72,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(DataError, on_data_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(Exception, on_unexpected)
