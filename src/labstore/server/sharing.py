@@ -14,10 +14,17 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from labstore.errors import InvalidInput
+from labstore.errors import InvalidInput, PermissionDenied
 from labstore.schema.types import Model
 from labstore.server import changes
-from labstore.server.access import ALL_PERMISSIONS, PERMISSION_BITS, bits, names, require
+from labstore.server.access import (
+    ALL_PERMISSIONS,
+    PERMISSION_BITS,
+    bits,
+    effective_permissions,
+    names,
+    require,
+)
 from labstore.server.groups import regroup
 from labstore.server.writes import Writer
 
@@ -54,6 +61,26 @@ def describe(
         if root_model is None or row["access_group"] == row["id"]
         else f"{root_model.key}/{row['access_group']}",
     }
+
+
+def _current(conn: Connection, writer: Writer, model: Model, ident: str) -> Mapping[Any, Any]:
+    """The object after a change, read unscoped: an allowed change may end the caller's own
+    access, and must still be kept and answered."""
+    table = writer.db.tables(model)
+    return conn.execute(select(table).where(table.c.id == ident)).mappings().one()
+
+
+def _no_escalation(
+    conn: Connection, writer: Writer, model: Model, row: Mapping[Any, Any], granted: frozenset[str]
+) -> None:
+    """A holder of ``share`` may pass on only permissions they hold themselves."""
+    held = effective_permissions(conn, writer.shares, writer.principal, row)
+    beyond = sorted(granted - held)
+    if beyond:
+        raise PermissionDenied(
+            f"{writer.principal.username} may not grant {', '.join(beyond)} on "
+            f"{model.key}/{row['id']}: they do not hold it"
+        )
 
 
 def _group_root(conn: Connection, writer: Writer, group: str) -> Model | None:
@@ -163,6 +190,7 @@ def set_permissions(
                     f"{where}: expected 1 (read-only) or 2 (read-write)", {"path": where}
                 )
             kind, principal = _principal(conn, writer, name, where)
+            _no_escalation(conn, writer, model, row, frozenset(_GNODE_LEVELS[level]))
             grants.append((kind, principal, bits(_GNODE_LEVELS[level])))
     group = own_group(conn, writer, model, row)
     changes.record_group(conn, writer.db, group)
@@ -178,7 +206,7 @@ def set_permissions(
                     for k, p, m in grants
                 ],
             )
-    return describe(conn, writer, model, writer.reader.row(conn, model, ident)._mapping)
+    return describe(conn, writer, model, _current(conn, writer, model, ident))
 
 
 def share(conn: Connection, writer: Writer, model: Model, ident: str, body: Any) -> dict[str, Any]:
@@ -188,7 +216,9 @@ def share(conn: Connection, writer: Writer, model: Model, ident: str, body: Any)
     row = writer.reader.row(conn, model, ident)._mapping
     require(conn, writer.shares, writer.principal, model, row, "share")
     kind, principal = _principal(conn, writer, body["with"], "with")
-    mask = bits(_permission_names(body.get("permissions"), "permissions"))
+    wanted = _permission_names(body.get("permissions"), "permissions")
+    _no_escalation(conn, writer, model, row, wanted)
+    mask = bits(wanted)
     group = own_group(conn, writer, model, row)
     changes.record_group(conn, writer.db, group)
     _revoke(conn, writer, group, kind, principal)
@@ -197,7 +227,7 @@ def share(conn: Connection, writer: Writer, model: Model, ident: str, body: Any)
             access_group=group, kind=kind, principal=principal, permissions=mask
         )
     )
-    return describe(conn, writer, model, writer.reader.row(conn, model, ident)._mapping)
+    return describe(conn, writer, model, _current(conn, writer, model, ident))
 
 
 def unshare(
@@ -210,7 +240,7 @@ def unshare(
     group = own_group(conn, writer, model, row)
     changes.record_group(conn, writer.db, group)
     _revoke(conn, writer, group, kind, principal)
-    return describe(conn, writer, model, writer.reader.row(conn, model, ident)._mapping)
+    return describe(conn, writer, model, _current(conn, writer, model, ident))
 
 
 def _revoke(conn: Connection, writer: Writer, group: str, kind: str, principal: str) -> None:

@@ -228,7 +228,9 @@ class Writer:
                 {"current_version": current["version"], "location": f"{model.key}/{ident}"},
             )
         values = self.clean(conn, model, data, partial=partial, path=path, refs=refs)
-        if "project" in values:
+        if "project" in values and values["project"] != current["project"]:
+            # Moving to another project changes who sees it: that is sharing, not writing.
+            require(conn, self.shares, self.principal, model, current, "share")
             check_project(self.principal, values["project"])
         merged = {**current, **values}
         self._check_unique(conn, model, merged, path, exclude=ident)
@@ -271,6 +273,8 @@ class Writer:
             return
         if before["access_group"] != old_owner["access_group"]:
             return
+        # Taking the new parent's access may widen who sees it: that needs "share".
+        require(conn, self.shares, self.principal, model, before, "share")
         regroup(
             conn,
             self.db,
