@@ -213,3 +213,15 @@ def test_with_cache_derives_a_session(app, world, tmp_path):
     quiet.close()
     assert s.Subject.count() == 5  # closing a derived session leaves its parent working
     s.close()
+
+
+def test_recursive_get_brings_the_subtree_into_the_store(app, world, tmp_path):
+    writer, options, cache = world
+    subject = writer.Subject.one({"nickname": "ZM_2"})
+    experiment = writer.set(writer.Experiment.new(subject=subject, date="2024-01-02"))
+    s = session(app, options, tmp_path)
+    s.get(subject.location, recursive=True)
+    s.close()
+    offline = labstore.Session({"cache_dir": str(cache)}, file_name=tmp_path / "o.toml")
+    assert offline.get(experiment.location).subject.nickname == "ZM_2"
+    offline.close()

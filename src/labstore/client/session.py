@@ -388,10 +388,15 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
             NotFound: No such object, or one you may not see.
         """
         self._model_of(location)
-        if recursive:
+        if recursive and not self.offline:
             objects = self._request("GET", f"/api/{location}", params={"recursive": 1}).json()
             for data in objects["objects"]:
                 self._cache.put(data)
+            if self.local_store is not None:  # the subtree goes to the store too
+                self.local_store.put(objects["objects"])
+                self.local_store.remember_tokens(
+                    self._user_id(), (d["location"] for d in objects["objects"])
+                )
             return self._object(objects["objects"][0])
         cached = self._cache.get(location)
         if cached is None and self.local_store is not None:

@@ -127,11 +127,14 @@ class LocalStore:
             conn.execute(self.meta.insert().values(key=key, value=value))
 
     # keeping in step -----------------------------------------------------------------------
+    def put(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Store objects fetched outside the feed (``get(recursive=True)``); the cursor stays,
+        so the next sync still brings every change after it."""
+        with write_transaction(self.engine) as conn:
+            self._upsert(conn, objects)
+
     def apply(self, page: Mapping[str, Any], *, cursor: str) -> None:
         """Apply one page of the change feed, and its cursor, in one transaction."""
-        by_model: dict[str, list[dict[str, Any]]] = {}
-        for data in page["objects"]:
-            by_model.setdefault(data["model"], []).append(data)
         with write_transaction(self.engine) as conn:
             for token in page["removed"]:
                 location = conn.execute(
@@ -139,15 +142,21 @@ class LocalStore:
                 ).scalar()
                 if location is not None:
                     self._drop(conn, str(location))
-            for model_key, items in by_model.items():
-                if model_key not in self.registry:
-                    continue
-                model = self.registry.model(model_key)
-                table = self.tables(model)
-                ids = [d["id"] for d in items]
-                conn.execute(delete(table).where(table.c.id.in_(ids)))
-                conn.execute(table.insert(), [json_to_row(model, d) for d in items])
+            self._upsert(conn, page["objects"])
             self._put_meta(conn, {"cursor": cursor, "loaded_time": _now()})
+
+    def _upsert(self, conn: Any, objects: Iterable[Mapping[str, Any]]) -> None:
+        by_model: dict[str, list[Mapping[str, Any]]] = {}
+        for data in objects:
+            by_model.setdefault(data["model"], []).append(data)
+        for model_key, items in by_model.items():
+            if model_key not in self.registry:
+                continue
+            model = self.registry.model(model_key)
+            table = self.tables(model)
+            ids = [d["id"] for d in items]
+            conn.execute(delete(table).where(table.c.id.in_(ids)))
+            conn.execute(table.insert(), [json_to_row(model, d) for d in items])
 
     def remember_tokens(self, user_id: str, locations: Iterable[str]) -> None:
         """Index removal tokens for objects stored (see ``server/changes.removal_token``)."""
