@@ -75,7 +75,10 @@ class LocalStore:
         self.tokens = _token_table(self.tables.metadata)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_store_engine(f"sqlite:///{path}", foreign_keys=False)
-        self.tables.metadata.create_all(self.engine)
+        # Under the write lock: processes opening a new store at once take turns instead of
+        # failing on a lock upgrade, which SQLite refuses at once rather than waiting.
+        with write_transaction(self.engine) as conn:
+            self.tables.metadata.create_all(conn)
         self.compiler = Compiler(registry, self.tables)
 
     @classmethod
@@ -100,12 +103,19 @@ class LocalStore:
             log.warning("rebuilding the local store %s: the server's models changed", path)
             _remove(path)
         store = cls(path, registry)
-        if store.get_meta("format") is None:
-            store.set_meta(
-                format=str(FORMAT_VERSION),
-                models=json.dumps(registry.to_json(), sort_keys=True),
-                created_time=_now(),
-            )
+        with write_transaction(store.engine) as conn:  # checked and set under one lock
+            known = conn.execute(
+                select(store.meta.c.value).where(store.meta.c.key == "format")
+            ).scalar()
+            if known is None:
+                store._put_meta(
+                    conn,
+                    {
+                        "format": str(FORMAT_VERSION),
+                        "models": json.dumps(registry.to_json(), sort_keys=True),
+                        "created_time": _now(),
+                    },
+                )
         return store
 
     def close(self) -> None:
