@@ -261,5 +261,53 @@ def whoami(file_name: Path | None) -> None:
     click.echo(f"{profile['username']} projects={','.join(profile['projects']) or '-'}")
 
 
+@main.command("export-one-cache")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--config",
+    "file_name",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: the user config dir).",
+)
+@click.option("--profile", default=None, help="Profile of the config file to use.")
+@click.option("--offline", is_flag=True, help="Export the local store as it is, without syncing.")
+@clear_errors
+def export_one_cache_command(
+    dest: Path, file_name: Path | None, profile: str | None, offline: bool
+) -> None:
+    """Write the local store's experiments as ONE-api cache tables in DEST.
+
+    The store is synced with the server first (unless --offline, or the options name no
+    server). DEST gets sessions.pqt, datasets.pqt and cache_info.json, which ONE-api opens
+    offline: ONE(cache_dir=DEST, mode="local"). Needs the cache_dir option, and pandas and
+    pyarrow (pip install 'labstore[one]').
+
+    \b
+    Example:
+      labstore export-one-cache ~/one-cache --profile lab
+    """
+    from labstore.client.one_export import export_one_cache
+    from labstore.client.session import Session
+    from labstore.errors import ConfigError
+
+    options = {"profile": profile} if profile else None
+    with Session(options, file_name=file_name, mode="local" if offline else None) as session:
+        store = session.local_store
+        if store is None:
+            raise ConfigError("export-one-cache needs a local store: set the cache_dir option")
+        if not session.offline:
+            session.refresh_cache()
+        counts = export_one_cache(store, dest)
+    click.echo(
+        f"wrote {counts['sessions']} sessions and {counts['datasets']} datasets to {dest}"
+        + (
+            f" ({counts['skipped_datasets']} datasets of experiments not in the store left out)"
+            if counts["skipped_datasets"]
+            else ""
+        )
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
