@@ -169,7 +169,12 @@ class Compiler:
         out = []
         for key in keys:
             column = table.c[column_name(model, key.field)]
-            out.append(column.desc().nulls_last() if key.descending else column.asc().nulls_first())
+            ordered = column.desc() if key.descending else column.asc()
+            if column.nullable:
+                # Where NULLs can occur, place them alike on every database. Never on NOT NULL
+                # columns (id, created, ...): PostgreSQL then cannot walk their indexes.
+                ordered = ordered.nulls_last() if key.descending else ordered.nulls_first()
+            out.append(ordered)
         return out
 
     def after(
