@@ -85,19 +85,27 @@ class LabstoreServer:
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def add_user(self, username: str, password: str) -> None:
-        """``labstore user add USERNAME --password-stdin`` (also creates the schema)."""
+    def add_user(self, username: str, password: str, *, admin: bool = False) -> None:
+        """``labstore user add USERNAME --password-stdin [--admin]`` (also creates the schema)."""
+        self.cli("user", "add", username, "--password-stdin", *(["--admin"] if admin else []),
+                 input=f"{password}\n")  # fmt: skip
+
+    def upgrade(self) -> None:
+        """``labstore db upgrade``: create (or upgrade) the schema of the server's database."""
+        self.cli("db", "upgrade")
+
+    def cli(self, *args: str, input: str | None = None) -> str:
+        """``labstore ARGS... --data-dir DATA_DIR`` with the server's environment; its output."""
         result = subprocess.run(
-            [str(LABSTORE), "user", "add", username, "--password-stdin",
-             "--data-dir", str(self.data_dir)],
-            input=f"{password}\n", env=self.env, capture_output=True, text=True,
-            timeout=120, check=False,
+            [str(LABSTORE), *args, "--data-dir", str(self.data_dir)],
+            input=input, env=self.env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         if result.returncode != 0:
             raise RuntimeError(
-                f"labstore user add failed (exit {result.returncode}):\n"
+                f"labstore {' '.join(args[:2])} failed (exit {result.returncode}):\n"
                 f"{result.stdout}{result.stderr}"
             )
+        return result.stdout
 
     def start(self, timeout: float = 60.0) -> None:
         """Start the server and wait until ``GET /api/ping`` answers."""

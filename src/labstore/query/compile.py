@@ -187,7 +187,14 @@ class Compiler:
         for i, key in enumerate(keys):
             equal = [_same(columns[j], values[j]) for j in range(i)]
             branches.append(and_(*equal, _beyond(columns[i], values[i], key.descending)))
-        return or_(*branches)
+        condition = or_(*branches)
+        first, value = columns[0], values[0]
+        if not first.nullable and value is not None and len(keys) > 1:
+            # A leading range the database can seek on: without it SQLite walks the index
+            # from its start on every page, so deep pages cost more and more.
+            bound = first <= value if keys[0].descending else first >= value
+            condition = and_(bound, condition)
+        return condition
 
 
 def _same(column: Any, value: Any) -> ColumnElement[bool]:
