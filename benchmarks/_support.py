@@ -20,9 +20,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection, Engine
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
@@ -250,3 +252,38 @@ def write_results(name: str, figures: Mapping[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(figures, indent=2, sort_keys=False) + "\n")
     return path
+
+
+# -- shared by queries.py and visibility.py -------------------------------------------------
+
+
+def secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the indexes of ``table`` that no constraint owns."""
+    if conn.dialect.name == "sqlite":
+        found = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL",
+            (table,),
+        )
+    else:
+        found = conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = %(t)s AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            {"t": table},
+        )
+    return [(str(name), str(sql)) for name, sql in found]
+
+
+def analyze(engine: Engine) -> None:
+    """Fresh planner statistics: ``ANALYZE`` (SQLite), ``VACUUM ANALYZE`` (PostgreSQL)."""
+    statement = "ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(statement)
+
+
+def json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so servers and the cluster are stopped

@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import os
 import random
 import shutil
@@ -66,18 +65,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from _support import (
     LabstoreServer,
     Postgres,
+    analyze,
+    exit_on_sigterm,
+    json_text,
     latency_ms,
     machine_facts,
     postgres_cluster,
+    secondary_indexes,
     write_results,
 )
-from sqlalchemy import JSON, Connection, Engine, Table, func, select
+from sqlalchemy import JSON, Engine, Table, func, select
 
 import labstore
 from labstore.query.compile import Compiler
@@ -360,23 +362,6 @@ def access_columns(model: Model, table: Table) -> Callable[[dict[str, Any]], dic
     return complete
 
 
-def secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the indexes of ``table`` that no constraint owns."""
-    if conn.dialect.name == "sqlite":
-        found = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL",
-            (table,),
-        )
-    else:
-        found = conn.exec_driver_sql(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND tablename = %(t)s AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-            {"t": table},
-        )
-    return [(str(name), str(sql)) for name, sql in found]
-
-
 @contextlib.contextmanager
 def indexes_dropped(engine: Engine, tables: Sequence[str]) -> Iterator[None]:
     """Drop the tables' plain indexes for a bulk load and create them again afterwards.
@@ -392,13 +377,6 @@ def indexes_dropped(engine: Engine, tables: Sequence[str]) -> Iterator[None]:
     with write_transaction(engine) as conn:
         for _, sql in dropped:
             conn.exec_driver_sql(sql)
-
-
-def analyze(engine: Engine) -> None:
-    """Fresh planner statistics: ``ANALYZE`` (SQLite), ``VACUUM ANALYZE`` (PostgreSQL)."""
-    statement = "ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE"
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(statement)
 
 
 class Target:
@@ -431,7 +409,7 @@ class Target:
         columns = [c for c in table.c if c.name in rows[0]]
         names = [c.name for c in columns]
         convert: list[Callable[[Any], Any] | None] = [
-            _json_text if isinstance(c.type, JSON) else c.type.bind_processor(self.engine.dialect)
+            json_text if isinstance(c.type, JSON) else c.type.bind_processor(self.engine.dialect)
             for c in columns
         ]
         pairs = list(zip(names, convert, strict=True))
@@ -448,10 +426,6 @@ class Target:
 
     def finish(self) -> None:
         self.engine.dispose()
-
-
-def _json_text(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
 
 
 def load_servers(data: LabData, targets: Sequence[Target]) -> dict[str, float]:
@@ -910,13 +884,9 @@ def _load_average() -> str:
         return "?"
 
 
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds, so servers and the cluster are stopped
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     plan, skip_postgres, show_plans = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     began = time.perf_counter()
     work_dir = Path(tempfile.mkdtemp(prefix="labstore-bench-queries-"))
     try:
