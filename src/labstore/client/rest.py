@@ -96,6 +96,9 @@ class RestMixin:
     def _store_file(self) -> Path | None:
         raise NotImplementedError
 
+    def _listing(self, path: str, params: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
+        raise NotImplementedError
+
     def _rest_store(self) -> RestCache:
         if self._rest_cache is None:
             store = self._store_file() if self._options.get("location") else None
@@ -150,12 +153,4 @@ class RestMixin:
     def _fetch(self, url: str, query: list[tuple[str, Any]], action: str) -> Any:
         if action != "list":
             return self._request("GET", url, params=query).json()
-        items: list[Any] = []
-        cursor = None
-        while True:
-            page_query = [*query, ("limit", 1000), *([("cursor", cursor)] if cursor else [])]
-            page = self._request("GET", url, params=page_query).json()
-            items.extend(page["items"])
-            cursor = page.get("next")
-            if not cursor:
-                return items
+        return list(self._listing(url, query))

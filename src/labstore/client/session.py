@@ -436,20 +436,22 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
             node = parse_filters(self.registry, model, _text_values(raw_filters or {}))
             parsed = ParsedQuery(model, node, parse_order(self.registry, model, None))
             return self._local_results(parsed)
-        params = _filter_params(dict(raw_filters or {}))
         found = ResultList()
+        for data in self._listing(f"/api/{model.key}", _filter_params(dict(raw_filters or {}))):
+            self._cache.put(data)
+            found.append(self._object(data))
+        return found
+
+    def _listing(self, path: str, params: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Every item of a GET listing, following its cursors page by page."""
         cursor: str | None = None
         while True:
-            page_params = [*params, ("limit", _PAGE)]
-            if cursor:
-                page_params.append(("cursor", cursor))
-            page = self._request("GET", f"/api/{model.key}", params=page_params).json()
-            for data in page["items"]:
-                self._cache.put(data)
-                found.append(self._object(data))
+            page_params = [*params, ("limit", _PAGE), *([("cursor", cursor)] if cursor else [])]
+            page = self._request("GET", path, params=page_params).json()
+            yield from page["items"]
             cursor = page.get("next")
             if not cursor:
-                return found
+                return
 
     @property
     def query_schema(self) -> dict[str, Any]:

@@ -228,8 +228,7 @@ class LocalStore:
             return {m.key: count_rows(conn, self.compiler, m) for m in self.registry}
 
     def _json(self, model: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
-        keys = {r.name: self.registry.parent(model, r.name).key for r in model.relations}
-        return row_to_json(model, row, keys)
+        return row_to_json(model, row, self.registry.parent_keys(model))
 
 
 def read_registry(path: Path) -> Registry | None:

@@ -45,11 +45,13 @@ class Registry:
                 for alias in {model.name, model.cls_name, model.cls_name.lower()}:
                     self._aliases.setdefault(alias, []).append(model)
         self._targets: dict[tuple[str, str], Model] = {}
+        self._parent_keys: dict[str, dict[str, str]] = {key: {} for key in self._by_key}
         self._children: dict[str, dict[str, ChildLink]] = {key: {} for key in self._by_key}
         for model in self._by_key.values():
             for rel in model.relations:
                 target = self._resolve_target(model, rel)
                 self._targets[(model.key, rel.name)] = target
+                self._parent_keys[model.key][rel.name] = target.key
                 plural = rel.plural or f"{model.name}s"
                 check_name(plural, f"{model.key}.{rel.name} plural")
                 taken = self._children[target.key]
@@ -96,6 +98,10 @@ class Registry:
     def parent(self, model: Model, relation: str) -> Model:
         """The model a relation of ``model`` points at."""
         return self._targets[(model.key, relation)]
+
+    def parent_keys(self, model: Model) -> dict[str, str]:
+        """Each relation of ``model`` mapped to its target's ``pack/model`` (computed once)."""
+        return self._parent_keys[model.key]
 
     def children(self, model: Model) -> dict[str, ChildLink]:
         """The relations pointing at ``model``, by their plural name."""

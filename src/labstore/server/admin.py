@@ -10,7 +10,7 @@ from labstore.errors import Conflict, InvalidInput
 from labstore.schema.types import check_name
 from labstore.server import changes
 from labstore.server.state import AppState
-from labstore.store.records import new_id, utcnow
+from labstore.store.records import fresh_row, new_id
 
 
 def add_project(
@@ -36,19 +36,10 @@ def add_project(
     projects = state.db.tables(state.registry.model("core/project"))
     if conn.execute(select(projects.c.id).where(projects.c.name == name)).first():
         raise Conflict(f"project {name!r} exists already")
-    stamp = utcnow()
     project_id = new_id()
     conn.execute(
         projects.insert().values(
-            id=project_id,
-            version=1,
-            owner=owner,
-            project=name,
-            created=stamp,
-            modified=stamp,
-            name=name,
-            description=description,
-            access_group=project_id,
+            fresh_row(project_id, owner, name, name=name, description=description)
         )
     )
     changes.record(conn, "core/project", [project_id])

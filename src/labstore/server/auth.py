@@ -9,6 +9,7 @@ logout.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from labstore.errors import AuthenticationError, Conflict, InvalidInput
 from labstore.schema.types import check_name
 from labstore.server import changes
 from labstore.server.database import Database
-from labstore.store.records import new_id, utcnow
+from labstore.store.records import fresh_row, new_id, utcnow
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,12 @@ class Accounts:
         self.db = db
         self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         self.lifetime = dt.timedelta(hours=lifetime_hours)
-        # Verified against when the user does not exist, so timing does not reveal user names.
-        self._dummy_hash = self.hasher.hash(secrets.token_hex(8))
+
+    @functools.cached_property
+    def _dummy_hash(self) -> str:
+        """Verified against when the user does not exist, so timing does not reveal user
+        names; made on first use, not at start-up (one argon2 hash costs ~0.3 s)."""
+        return self.hasher.hash(secrets.token_hex(8))
 
     def create_user(
         self,
@@ -80,20 +85,17 @@ class Accounts:
         if conn.execute(select(users.c.id).where(users.c.username == username)).first():
             raise Conflict(f"user {username!r} exists already", {"username": username})
         user_id = new_id()
-        stamp = utcnow()
         conn.execute(
             users.insert().values(
-                id=user_id,
-                version=1,
-                owner=username,
-                project=None,
-                created=stamp,
-                modified=stamp,
-                username=username,
-                full_name=full_name,
-                email=email,
-                is_admin=is_admin,
-                access_group=user_id,
+                fresh_row(
+                    user_id,
+                    username,
+                    None,
+                    username=username,
+                    full_name=full_name,
+                    email=email,
+                    is_admin=is_admin,
+                )
             )
         )
         changes.record(conn, "core/user", [user_id])

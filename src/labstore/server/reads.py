@@ -36,11 +36,8 @@ class Reader:
         self.visible = visibility(principal, db.table("access_share"))
         self.compiler = db.compiler(self.visible)
 
-    def parent_keys(self, model: Model) -> dict[str, str]:
-        return {r.name: self.registry.parent(model, r.name).key for r in model.relations}
-
     def to_json(self, model: Model, row: Mapping[Any, Any]) -> dict[str, Any]:
-        return row_to_json(model, row, self.parent_keys(model))
+        return row_to_json(model, row, self.registry.parent_keys(model))
 
     def row(self, conn: Connection, model: Model, ident: str) -> Row[Any]:
         """The visible row ``ident`` of ``model``.

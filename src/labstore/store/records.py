@@ -25,6 +25,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def fresh_row(ident: str, owner: str, project: str | None, **fields: Any) -> dict[str, Any]:
+    """The columns of a brand-new object that is its own access group, plus ``fields``."""
+    stamp = utcnow()
+    return {
+        "id": ident,
+        "version": 1,
+        "owner": owner,
+        "project": project,
+        "created": stamp,
+        "modified": stamp,
+        "access_group": ident,
+        **fields,
+    }
+
+
 def new_id() -> str:
     """A short random id like ``2DFA548ESC``."""
     return "".join(secrets.choice(_ALPHABET) for _ in range(ID_CHARS))

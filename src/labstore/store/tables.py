@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from labstore.query.compile import column_name
 from labstore.schema.registry import Registry
 from labstore.schema.types import Field, Model
 from labstore.store.types import UTCDateTime, text_type
@@ -112,15 +113,10 @@ class StoreTables:
             )
         table = Table(model.table_name, self.metadata, *columns)
         for group in model.indexes:
-            Index(None, *(table.c[_column(model, n)] for n in group))
+            Index(None, *(table.c[column_name(model, n)] for n in group))
         for group in model.unique_together:
-            table.append_constraint(UniqueConstraint(*(_column(model, n) for n in group)))
+            table.append_constraint(UniqueConstraint(*(column_name(model, n) for n in group)))
         return table
-
-
-def _column(model: Model, name: str) -> str:
-    relation = model.relation(name)
-    return relation.column if relation is not None else name
 
 
 MODEL_KEY_LENGTH = 64

@@ -33,19 +33,18 @@ def _filters(request: Request) -> dict[str, list[str]]:
     return out
 
 
-def _limit(state: StateDep, raw: str | None) -> int:
+def page_limit(raw: str | None, *, default: int, maximum: int) -> int:
+    """The ``limit`` query parameter, checked; ``default`` when absent."""
     if raw is None:
-        return state.settings.page_size
+        return default
     try:
         limit = int(raw)
     except ValueError:
         raise InvalidInput(
             f"limit: expected a whole number, got {raw!r}", {"path": "limit"}
         ) from None
-    if not 1 <= limit <= state.settings.max_page_size:
-        raise InvalidInput(
-            f"limit: must be between 1 and {state.settings.max_page_size}", {"path": "limit"}
-        )
+    if not 1 <= limit <= maximum:
+        raise InvalidInput(f"limit: must be between 1 and {maximum}", {"path": "limit"})
     return limit
 
 
@@ -58,7 +57,11 @@ def list_objects(pack: str, name: str, request: Request, state: StateDep, reader
     model = model_for(state, pack, name)
     node = parse_filters(state.registry, model, _filters(request))
     order = parse_order(state.registry, model, request.query_params.get("order_by"))
-    limit = _limit(state, request.query_params.get("limit"))
+    limit = page_limit(
+        request.query_params.get("limit"),
+        default=state.settings.page_size,
+        maximum=state.settings.max_page_size,
+    )
     with read_transaction(state.db.engine) as conn:
         page = reader.page(
             conn, model, node, order, limit=limit, cursor=request.query_params.get("cursor")
