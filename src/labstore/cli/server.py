@@ -1,67 +1,14 @@
-"""``labstore``: run and administer a server, and reach one from the shell.
-
-Server commands (``serve``, ``db``, ``user``, ``project``, ``demo``) work on a data directory
-(``--data-dir`` or ``LABSTORE_DATA_DIR``); client commands use the same option layers as
-``labstore.Session``. Errors print one line and exit non-zero.
-"""
+"""Server commands: serve, db, user, project, demo, settings (they work on a data directory)."""
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from labstore.errors import LabstoreError
-
-if TYPE_CHECKING:
-    from labstore.server.state import AppState
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def clear_errors(func: F) -> F:
-    """Print labstore errors as one line on stderr and exit 1, instead of a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LabstoreError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    envvar="LABSTORE_DATA_DIR",
-    default=None,
-    help="Server data directory (SQLite file and blobs). [env: LABSTORE_DATA_DIR]",
-)
-
-
-def _state(data_dir: Path | None, *, migrate: bool = True) -> AppState:
-    from labstore.server.app import build_state
-    from labstore.server.settings import Settings
-
-    return build_state(Settings.load(data_dir=data_dir, auto_migrate=migrate))
-
-
-@click.group()
-@click.version_option(package_name="labstore")
-def main() -> None:
-    """labstore: a home for a lab's data and metadata.
-
-    \b
-    Example:
-      labstore serve --data-dir ./data --port 8000
-    """
+from labstore.cli import main
+from labstore.cli.common import clear_errors, data_dir_option, server_state
 
 
 @main.command()
@@ -142,7 +89,7 @@ def user_add(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    state = _state(data_dir)
+    state = server_state(data_dir)
     with state.db.write() as conn:
         state.accounts.create_user(
             conn, name, password, is_admin=admin, email=email, full_name=full_name
@@ -177,7 +124,7 @@ def project_add(
     """
     from labstore.server.admin import add_project
 
-    state = _state(data_dir)
+    state = server_state(data_dir)
     owner = (admins or members or ("admin",))[0]
     with state.db.write() as conn:
         add_project(
@@ -202,7 +149,7 @@ def demo(data_dir: Path | None, host: str, port: int, no_serve: bool) -> None:
     from labstore.server.demo import seed_demo
 
     data_dir = data_dir or Path(".demo-data")
-    state = _state(data_dir)
+    state = server_state(data_dir)
     login = seed_demo(state)
     state.db.dispose()
     click.echo(f"demo data {'created' if login.created else 'already present'} in {data_dir}")
@@ -224,90 +171,3 @@ def settings() -> None:
 
     for env, default, doc in describe_settings():
         click.echo(f"{env:34} {default:28} {doc}")
-
-
-@main.command("login")
-@click.option("--location", envvar="LABSTORE_URL", help="Server URL. [env: LABSTORE_URL]")
-@click.option("--username", envvar="LABSTORE_USERNAME", help="[env: LABSTORE_USERNAME]")
-@click.option(
-    "--config",
-    "file_name",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Config file (default: the user config dir).",
-)
-@clear_errors
-def login_command(location: str | None, username: str | None, file_name: Path | None) -> None:
-    """Log in and keep the token (0600 file) and the options for later sessions.
-
-    \b
-    Example:
-      labstore login --location http://127.0.0.1:8000 --username alice
-    """
-    from labstore.client.session import login
-
-    session = login(location, username, file_name=file_name)
-    click.echo(f"logged in to {session.url} as {session.options['username']}")
-
-
-@main.command()
-@click.option("--config", "file_name", type=click.Path(path_type=Path), default=None)
-@clear_errors
-def whoami(file_name: Path | None) -> None:
-    """Show who the stored login acts as."""
-    from labstore.client.session import Session
-
-    profile = Session(file_name=file_name).get_user_profile()
-    click.echo(f"{profile['username']} projects={','.join(profile['projects']) or '-'}")
-
-
-@main.command("export-one-cache")
-@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--config",
-    "file_name",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Config file (default: the user config dir).",
-)
-@click.option("--profile", default=None, help="Profile of the config file to use.")
-@click.option("--offline", is_flag=True, help="Export the local store as it is, without syncing.")
-@clear_errors
-def export_one_cache_command(
-    dest: Path, file_name: Path | None, profile: str | None, offline: bool
-) -> None:
-    """Write the local store's experiments as ONE-api cache tables in DEST.
-
-    The store is synced with the server first (unless --offline, or the options name no
-    server). DEST gets sessions.pqt, datasets.pqt and cache_info.json, which ONE-api opens
-    offline: ONE(cache_dir=DEST, mode="local"). Needs the cache_dir option, and pandas and
-    pyarrow (pip install 'labstore[one]').
-
-    \b
-    Example:
-      labstore export-one-cache ~/one-cache --profile lab
-    """
-    from labstore.client.one_export import export_one_cache
-    from labstore.client.session import Session
-    from labstore.errors import ConfigError
-
-    options = {"profile": profile} if profile else None
-    with Session(options, file_name=file_name, mode="local" if offline else None) as session:
-        store = session.local_store
-        if store is None:
-            raise ConfigError("export-one-cache needs a local store: set the cache_dir option")
-        if not session.offline:
-            session.refresh_cache()
-        counts = export_one_cache(store, dest)
-    click.echo(
-        f"wrote {counts['sessions']} sessions and {counts['datasets']} datasets to {dest}"
-        + (
-            f" ({counts['skipped_datasets']} datasets of experiments not in the store left out)"
-            if counts["skipped_datasets"]
-            else ""
-        )
-    )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

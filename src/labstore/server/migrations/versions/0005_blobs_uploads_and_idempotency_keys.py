@@ -1,0 +1,23 @@
+"""blobs, uploads and idempotency keys (issue 7)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-22
+
+Reserved so parallel work streams each own one migration file; empty until its issue fills it.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
