@@ -1,4 +1,4 @@
-"""blobs, uploads and idempotency keys (issue 7)
+"""blobs and uploads (issue 7, files)
 
 Revision ID: 0005
 Revises: 0004
