@@ -1,4 +1,4 @@
-"""local store and change feed additions (issue 4)
+"""idempotency keys (issue 7, transport)
 
 Revision ID: 0007
 Revises: 0006
