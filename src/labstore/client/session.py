@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from labstore.client import config as cfg
+from labstore.client.blobs import BlobClient
 from labstore.client.cache import ObjectCache
 from labstore.client.interfaces import ModelInterface
 from labstore.client.objects import LabObject, build_model_class
@@ -142,6 +143,12 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
     def url(self) -> str:
         """The server's location."""
         return self._transport.base_url
+
+    @property
+    def blobs(self) -> BlobClient:
+        """Blobs of this session's server: ``put``, ``read`` (by range), ``download``."""
+        cache_dir = self._options.get("cache_dir")
+        return BlobClient(self._transport, Path(cache_dir) if cache_dir else None)
 
     @property
     def config_file(self) -> Path:

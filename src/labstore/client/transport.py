@@ -8,7 +8,8 @@ app in here (``Session(..., transport=<an httpx transport serving the app in-pro
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -85,6 +86,7 @@ class Transport:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
+        content: bytes | Iterable[bytes] | None = None,
     ) -> httpx.Response:
         """Send one request; answers of 400 and above raise the matching labstore error.
 
@@ -107,6 +109,7 @@ class Transport:
                 path,
                 params=params,
                 json=json,
+                content=content,
                 headers=all_headers,
                 timeout=self.timeout,
             )
@@ -139,3 +142,34 @@ class Transport:
             error.message,
         )
         return error
+
+    @contextmanager
+    def stream(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None
+    ) -> Iterator[httpx.Response]:
+        """A response whose body is read as it arrives (``iter_bytes``), for large blobs.
+
+        Raises:
+            The same errors as :meth:`request`; the error body is read before raising.
+        """
+        if self.refusal is not None:
+            raise ForbiddenRequest(
+                f"{method} {path}: this session makes no requests ({self.refusal})"
+            )
+        all_headers = dict(headers or {})
+        if self.token:
+            all_headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            with self._client.stream(
+                method, path, headers=all_headers, timeout=self.timeout
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._error(response)
+                yield response
+        except httpx.ConnectError as exc:
+            raise OfflineError(f"cannot reach {self.base_url}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise TransportError(f"{method} {path}: timed out ({exc})") from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {path}: {exc}") from exc

@@ -11,11 +11,13 @@ from labstore.errors import ConfigError
 from labstore.schema.packs import builtin_registry
 from labstore.server import migrate
 from labstore.server.auth import Accounts
+from labstore.server.blobs import open_storage
 from labstore.server.database import Database
 from labstore.server.errors import install_error_handlers
 from labstore.server.routes import (
     auth,
     batch,
+    blobs,
     changes,
     objects,
     paths,
@@ -55,7 +57,13 @@ def build_state(settings: Settings) -> AppState:
         memory_kib=settings.argon2_memory_kib,
         lifetime_hours=settings.token_lifetime_hours,
     )
-    return AppState(settings=settings, registry=registry, db=db, accounts=accounts)
+    return AppState(
+        settings=settings,
+        registry=registry,
+        db=db,
+        accounts=accounts,
+        blobs=open_storage(settings),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="labstore", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.labstore = state
     install_error_handlers(app)
-    for module in (system, auth, batch, changes, query, projects, sharing, paths, tags, objects):
+    # Fixed paths first: objects' /api/{pack}/{model} would swallow /api/blobs/...
+    routers = (system, auth, batch, blobs, changes, query, projects, sharing, paths, tags)
+    for module in (*routers, objects):
         app.include_router(module.router)
     return app

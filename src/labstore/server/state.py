@@ -10,6 +10,7 @@ from fastapi import Body, Depends, Request
 from labstore.errors import AuthenticationError
 from labstore.schema.registry import Registry
 from labstore.server.auth import ANONYMOUS, Accounts, Principal
+from labstore.server.blobs.storage import BlobStorage
 from labstore.server.database import Database
 from labstore.server.reads import Reader
 from labstore.server.settings import Settings
@@ -23,6 +24,7 @@ class AppState:
     registry: Registry
     db: Database
     accounts: Accounts
+    blobs: BlobStorage
 
 
 def get_state(request: Request) -> AppState:

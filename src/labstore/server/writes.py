@@ -21,6 +21,7 @@ from labstore.schema.types import Model
 from labstore.schema.values import coerce_field
 from labstore.server import changes
 from labstore.server.access import DEFAULT_SAFETY_LEVEL, check_project, require
+from labstore.server.blobs.catalog import BlobCatalog
 from labstore.server.groups import regroup
 from labstore.server.reads import Reader
 from labstore.store.records import new_id, utcnow
@@ -62,6 +63,7 @@ class Writer:
         self.principal = reader.principal
         self._parents_seen: set[tuple[str, str]] = set()
         self.shares = self.db.table("access_share")
+        self.blobs = BlobCatalog(reader)
 
     def _check_model(self, model: Model) -> None:
         if model.read_only:
@@ -186,6 +188,7 @@ class Writer:
         """Store a new object; returns its JSON form."""
         self._check_model(model)
         values = self.clean(conn, model, data, partial=False, path=path, refs=refs)
+        blob_refs = self.blobs.check_references(conn, model, values, _prefix(path))
         ident = new_id()
         owner = self._owning_parent(conn, model, values)
         if owner is not None:  # joins its parent's access group, project and safety level
@@ -202,6 +205,7 @@ class Writer:
         table = self.db.tables(model)
         self._check_unique(conn, model, values, path)
         self._execute(conn, model, table.insert().values(**values))
+        self.blobs.set_references(conn, model, ident, blob_refs)
         changes.record(conn, model.key, [ident])
         return self.reader.to_json(model, values)
 
@@ -228,6 +232,7 @@ class Writer:
                 {"current_version": current["version"], "location": f"{model.key}/{ident}"},
             )
         values = self.clean(conn, model, data, partial=partial, path=path, refs=refs)
+        blob_refs = self.blobs.check_references(conn, model, values, _prefix(path))
         if "project" in values and values["project"] != current["project"]:
             # Moving to another project changes who sees it: that is sharing, not writing.
             require(conn, self.shares, self.principal, model, current, "share")
@@ -248,6 +253,7 @@ class Writer:
                 f"{model.key}/{ident} changed while it was being updated: try again",
                 {"location": f"{model.key}/{ident}"},
             )
+        self.blobs.set_references(conn, model, ident, blob_refs)
         changes.record(conn, model.key, [ident])
         self._follow_new_owner(conn, model, current, {**current, **values})
         return self.reader.to_json(model, {**current, **values})
@@ -328,7 +334,8 @@ class Writer:
         table = self.db.tables(model)
         conn.execute(delete(table).where(table.c.id.in_(ids)))
         changes.record(conn, model.key, ids)
-        for name in ("object_tag", "path_entry"):  # tags and paths go with their object
+        # Tags, paths and blob references go with their object.
+        for name in ("object_tag", "path_entry", "blob_ref"):
             extra = self.db.table(name)
             conn.execute(
                 delete(extra).where(extra.c.model == model.key, extra.c.object_id.in_(ids))
@@ -368,3 +375,7 @@ class Writer:
             raise Conflict(
                 f"the change breaks a rule of {model.key} (a duplicate, or a missing parent)"
             ) from None
+
+
+def _prefix(path: str) -> str:
+    return f"{path}." if path else ""

@@ -211,10 +211,66 @@ def add_server_tables(metadata: MetaData, users: Table) -> None:
         Column("key", String(64), primary_key=True),
         Column("value", Text, nullable=False),
     )
+    add_blob_tables(metadata)
     Table(
         "project_member",
         metadata,
         Column("project", text_type(NAME_LENGTH), primary_key=True),
         Column("username", text_type(NAME_LENGTH), primary_key=True, index=True),
         Column("role", String(16), nullable=False, default="member"),
+    )
+
+
+SHA256_LENGTH = 64
+
+
+def add_blob_tables(metadata: MetaData) -> None:
+    """The server's record of blobs (their bytes live in blob storage) and of uploads."""
+    Table(
+        "blob",
+        metadata,
+        Column("sha256", String(SHA256_LENGTH), primary_key=True),
+        Column("size", BigInteger, nullable=False),
+        Column("created", UTCDateTime(), nullable=False),
+    )
+    # Who sent a blob's bytes: they may read it before any object refers to it.
+    Table(
+        "blob_owner",
+        metadata,
+        Column("sha256", String(SHA256_LENGTH), ForeignKey("blob.sha256"), primary_key=True),
+        Column("username", text_type(NAME_LENGTH), primary_key=True),
+    )
+    # Which object field refers to which blob: those who may read the object may read it.
+    Table(
+        "blob_ref",
+        metadata,
+        Column("model", String(MODEL_KEY_LENGTH), primary_key=True),
+        Column("object_id", String(ID_LENGTH), primary_key=True),
+        Column("field", String(NAME_LENGTH), primary_key=True),
+        Column("sha256", String(SHA256_LENGTH), nullable=False, index=True),
+    )
+    # A chunked upload in progress: its chunks are staged until it completes or expires.
+    Table(
+        "upload",
+        metadata,
+        Column("id", String(ID_LENGTH), primary_key=True),
+        Column("username", text_type(NAME_LENGTH), nullable=False, index=True),
+        Column("sha256", String(SHA256_LENGTH), nullable=False),
+        Column("size", BigInteger, nullable=False),
+        Column("chunk_size", BigInteger, nullable=False),
+        Column("created", UTCDateTime(), nullable=False),
+        Column("expires", UTCDateTime(), nullable=False, index=True),
+    )
+    Table(
+        "upload_chunk",
+        metadata,
+        Column(
+            "upload_id",
+            String(ID_LENGTH),
+            ForeignKey("upload.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("number", BigInteger, primary_key=True, autoincrement=False),
+        Column("sha256", String(SHA256_LENGTH), nullable=False),
+        Column("size", BigInteger, nullable=False),
     )
