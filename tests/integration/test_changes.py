@@ -57,7 +57,15 @@ def test_feed_follows_creates_updates_and_deletes(api, make_user, token_for):
     cursor = sync(api, alice, replica, cursor)
     assert replica[made[3]["location"]]["institution"] == "UCL"
     assert made[4]["location"] not in replica
-    assert feed(api, alice, cursor) == {"objects": [], "removed": [], "next": cursor, "more": False}
+    assert feed(api, alice, cursor) == {
+        "objects": [],
+        "removed": [],
+        "tags": [],
+        "paths": [],
+        "folders": [],
+        "next": cursor,
+        "more": False,
+    }
 
 
 def test_feed_shows_only_what_the_reader_may_see(api, make_user, token_for):
@@ -93,6 +101,56 @@ def test_feed_shows_only_what_the_reader_may_see(api, make_user, token_for):
     cursor = sync(api, bob, bob_replica, cursor)
     assert experiment["location"] not in bob_replica
     assert dataset["location"] not in bob_replica
+
+
+def test_tags_paths_and_folders_travel_only_with_what_the_reader_may_see(api, make_user, token_for):
+    make_user("alice", projects=("neuro",))
+    make_user("bob")
+    alice, bob = token_for("alice"), token_for("bob")
+    cursors = {"alice": feed(api, alice)["next"], "bob": feed(api, bob)["next"]}
+    private, shared = (
+        api.post("/api/experiment/lab", json={"name": name}, headers=alice).json()
+        for name in ("private", "shared")
+    )
+    for lab in (private, shared):
+        api.patch(f"/api/{lab['location']}", json={"safety_level": 1}, headers=alice)
+        assert api.post(f"/api/{lab['location']}/tags", json={"tags": ["secret"]}, headers=alice)
+    assert api.post("/api/paths", json={"paths": ["/neuro/raw"]}, headers=alice).status_code == 200
+    assignments = [{"location": lab["location"], "path": "/neuro/raw"} for lab in (private, shared)]
+    filed = api.post("/api/paths/assign", json={"assignments": assignments}, headers=alice)
+    assert filed.status_code == 200, filed.text
+    api.post(f"/api/{shared['location']}/shares", json={"with": "bob"}, headers=alice)
+
+    mine = feed(api, alice, cursors["alice"])
+    assert {(t["location"], t["tag"]) for t in mine["tags"]} == {
+        (private["location"], "secret"),
+        (shared["location"], "secret"),
+    }
+    assert {(p["location"], p["folder"], p["name"]) for p in mine["paths"]} == {
+        (private["location"], "/neuro/raw", "private"),
+        (shared["location"], "/neuro/raw", "shared"),
+    }
+    assert [(f["project"], [x["path"] for x in f["folders"]]) for f in mine["folders"]] == [
+        ("neuro", ["/neuro", "/neuro/raw"])
+    ]
+
+    theirs = feed(api, bob, cursors["bob"])
+    sent = [o["location"] for o in theirs["objects"]]
+    assert private["location"] not in sent and shared["location"] in sent
+    assert [t["location"] for t in theirs["tags"]] == [shared["location"]]
+    assert [p["location"] for p in theirs["paths"]] == [shared["location"]]
+    # bob sees the neuro project object (a directory entry), never its folders.
+    assert theirs["folders"] == []
+    assert private["id"] not in str(theirs)
+
+    # Untagging and unfiling send the object again, with what it has now.
+    api.request(
+        "DELETE", f"/api/{shared['location']}/tags", json={"tags": ["secret"]}, headers=alice
+    )
+    api.post("/api/paths/remove", json={"paths": ["/neuro/raw/shared"]}, headers=alice)
+    again = feed(api, bob, theirs["next"])
+    assert [o["location"] for o in again["objects"]] == [shared["location"]]
+    assert again["tags"] == [] and again["paths"] == []
 
 
 def test_a_membership_change_asks_for_a_rebuild(api, make_user, token_for, state):

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import labstore
-from labstore.errors import ConfigError, ForbiddenRequest, NotFound
+from labstore.errors import ConfigError, ForbiddenRequest, InvalidInput, NotFound
 from tests.conftest import PASSWORD
 from tests.support.inprocess import AppTransport, CountingTransport
 
@@ -225,3 +225,108 @@ def test_recursive_get_brings_the_subtree_into_the_store(app, world, tmp_path):
     offline = labstore.Session({"cache_dir": str(cache)}, file_name=tmp_path / "o.toml")
     assert offline.get(experiment.location).subject.nickname == "ZM_2"
     offline.close()
+
+
+def test_tags_paths_and_folders_work_offline_and_follow_changes(app, world, tmp_path):
+    writer, options, cache = world
+    subjects = {s.nickname: s for s in writer.Subject.all()}
+    writer.tag(subjects["ZM_0"], "good")
+    writer.tag(subjects["ZM_1"], "good", "todo", project="lab")
+    writer.create_paths("/lab/raw/2024")
+    writer.assign_paths({"entity": subjects["ZM_0"], "path": "/lab/raw"})
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    writer.untag(subjects["ZM_0"], "good")
+    writer.tag(subjects["ZM_2"], "good")
+    writer.assign_paths({"entity": subjects["ZM_0"], "path": "/lab/raw/2024", "name": "zero"})
+    writer.create_paths("/lab/processed")
+    s.refresh_cache()  # an incremental sync brings every change above
+    s.close()
+
+    offline = labstore.Session({"cache_dir": str(cache)}, file_name=tmp_path / "o.toml")
+    good = offline.Subject.where({"tags__contains": "good"})
+    assert sorted(x.nickname for x in good) == ["ZM_1", "ZM_2"]
+    assert offline.Subject.count({"tags__isnull": True}) == 3
+    assert offline.list_tags(subjects["ZM_1"]) == writer.list_tags(subjects["ZM_1"])
+    for path in ("/", "/lab", "/lab/raw", "/lab/raw/2024"):
+        assert offline.ls_path(path) == writer.ls_path(path), path
+    assert offline.ls_path("/lab", {"resource_type": "folder", "name__icontains": "PRO"}) == [
+        {"resource_type": "folder", "name": "processed", "path": "/lab/processed"}
+    ]
+    assert offline.stat_path("/lab/raw/2024/zero")["location"] == subjects["ZM_0"].location
+    located = [subjects["ZM_0"], subjects["ZM_3"].location]
+    assert offline.get_paths(*located) == {
+        subjects["ZM_0"].location: "/lab/raw/2024/zero",
+        subjects["ZM_3"].location: None,
+    }
+    with pytest.raises(NotFound):
+        offline.stat_path("/lab/raw/nothing")
+    with pytest.raises(InvalidInput):
+        offline.ls_path("relative/path")
+    offline.close()
+
+    writer.remove_paths("/lab/raw", recursive=True)
+    writer.delete(subjects["ZM_1"])
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    assert s.ls_path("/lab", query_type="local") == writer.ls_path("/lab")
+    assert s.get_paths(subjects["ZM_0"], query_type="local") == {subjects["ZM_0"].location: None}
+    assert [x.nickname for x in s.Subject.where({"tags": "good"}, query_type="local")] == ["ZM_2"]
+    with pytest.raises(NotFound):
+        s.list_tags(subjects["ZM_1"], query_type="local")
+    s.close()
+
+
+def test_another_users_tags_and_folders_never_reach_the_store(app, world, make_user, tmp_path):
+    writer, _, _ = world
+    make_user("bob", projects=("other",))
+    subjects = {s.nickname: s for s in writer.Subject.all()}
+    for subject in subjects.values():
+        writer.tag(subject, "seen-by-alice")
+    writer.create_paths("/lab/raw")
+    writer.assign_paths(*({"entity": s, "path": "/lab/raw"} for s in subjects.values()))
+    writer.share(subjects["ZM_4"], "bob")
+    bob_options = {
+        "location": "http://testserver",
+        "username": "bob",
+        "password": PASSWORD,
+        "cache_dir": str(tmp_path / "bobcache"),
+    }
+    bob = session(app, bob_options, tmp_path)
+    bob.refresh_cache()
+    store = bob.local_store
+    with store.engine.connect() as conn:
+        tagged = conn.exec_driver_sql("SELECT object_id FROM object_tag").scalars().all()
+        filed = conn.exec_driver_sql("SELECT object_id FROM path_entry").scalars().all()
+        folders = conn.exec_driver_sql("SELECT path FROM folder").scalars().all()
+    assert tagged == filed == [subjects["ZM_4"].id]
+    assert folders == []  # lab's folders are its members'
+    assert bob.get_paths(subjects["ZM_4"], query_type="local") == {
+        subjects["ZM_4"].location: "/lab/raw/ZM_4"
+    }
+    with pytest.raises(NotFound):
+        bob.ls_path("/lab", query_type="local")
+    writer.unshare(subjects["ZM_4"], "bob")
+    bob.refresh_cache()
+    with store.engine.connect() as conn:
+        left = conn.exec_driver_sql("SELECT count(*) FROM object_tag").scalar()
+        left += conn.exec_driver_sql("SELECT count(*) FROM path_entry").scalar()
+    assert left == 0
+    bob.close()
+
+
+def test_a_store_of_an_older_format_syncs_in_full_once(app, world, tmp_path):
+    writer, options, _ = world
+    writer.tag(writer.Subject.one({"nickname": "ZM_3"}), "good")
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    store = s.local_store
+    with store.engine.begin() as conn:  # as a format-1 store was: no tags replicated
+        conn.exec_driver_sql("DELETE FROM object_tag")
+    store.set_meta(format="1")
+    s.close()
+    again = session(app, options, tmp_path)
+    assert again.local_store.get_meta("cursor") is None
+    assert again.local_store.get_meta("format") == "2"
+    assert again.Subject.count({"tags": "good"}, query_type="refresh") == 1
+    again.close()

@@ -1,7 +1,11 @@
 """Organising objects: tags, folders (paths) and links — the Session methods of Orion's page.
 
 :class:`OrganizeMixin` is a base of :class:`~labstore.client.session.Session`; its methods use
-only the session's request and location helpers, named by the :class:`_SessionCore` protocol.
+only the session's request, location and local-store helpers, named by the
+:class:`_SessionCore` protocol. The reads (``list_tags``, ``ls_path``, ``stat_path``,
+``get_paths``) follow the session's mode like every query: answered from the local store,
+which the change feed fills with tags, paths and folders, they run the server's own path
+reader on the replica.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import httpx
 from labstore.client import links
 from labstore.client.links import Link
 from labstore.client.objects import LabObject
-from labstore.errors import InvalidInput
+from labstore.client.store import LocalStore
+from labstore.errors import InvalidInput, NotFound
 
 Entity = LabObject | str
 
@@ -30,6 +35,22 @@ class _SessionCore(Protocol):
     def _location_of(self, entity: Entity, what: str) -> str: ...
 
     def get(self, location: str, refresh: bool = False, recursive: bool = False) -> Any: ...
+
+    @property
+    def local_store(self) -> LocalStore | None: ...
+
+    def _answer_locally(self, query_type: str | None) -> bool: ...
+
+
+def _store(session: _SessionCore, query_type: str | None) -> LocalStore | None:
+    """The local store when this call answers from it (synced first if the mode says so)."""
+    return session.local_store if session._answer_locally(query_type) else None
+
+
+def _as_params(path: str, query_params: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """A request's query parameters, as the server's path reader takes them."""
+    params = {key: [str(value)] for key, value in dict(query_params or {}).items()}
+    return {**params, "path": [path]}
 
 
 def _tags_body(tags: Iterable[str], project: Any, what: str) -> dict[str, Any]:
@@ -105,13 +126,25 @@ class OrganizeMixin:
         ).json()
         return answer
 
-    def list_tags(self: _SessionCore, entity: Entity) -> list[dict[str, Any]]:
+    def list_tags(
+        self: _SessionCore, entity: Entity, query_type: str | None = None
+    ) -> list[dict[str, Any]]:
         """The tags of an object: ``[{"tag": "good", "project": "neuro" or None}, ...]``.
 
+        Args:
+            entity: The object (or its location).
+            query_type: ``local``, ``remote``, ``auto`` or ``refresh`` for this call.
+
         Raises:
-            NotFound: No such object, or one you may not see.
+            NotFound: No such object, or one you may not see (or, locally, not stored).
         """
         location = _locate(self, entity, "list_tags")
+        store = _store(self, query_type)
+        if store is not None:
+            found = store.tags_of(location)
+            if found is None:
+                raise NotFound(f"{location} is not in the local store")
+            return found
         answer: list[dict[str, Any]] = self._request("GET", f"/api/{location}/tags").json()
         return answer
 
@@ -167,7 +200,10 @@ class OrganizeMixin:
         return assigned
 
     def ls_path(
-        self: _SessionCore, path: str, query_params: Mapping[str, Any] | None = None
+        self: _SessionCore,
+        path: str,
+        query_params: Mapping[str, Any] | None = None,
+        query_type: str | None = None,
     ) -> list[dict[str, Any]]:
         """The folders and objects in a folder (``"/"`` lists your projects' folders).
 
@@ -175,6 +211,7 @@ class OrganizeMixin:
             path: The folder.
             query_params: Filters: ``resource_type`` (``"folder"`` or a model), ``name``,
                 ``name__icontains``.
+            query_type: ``local``, ``remote``, ``auto`` or ``refresh`` for this call.
 
         Returns:
             Dicts with ``resource_type`` (``"folder"`` or the model), ``name``, ``path`` and,
@@ -185,26 +222,45 @@ class OrganizeMixin:
             InvalidInput: A bad path or filter.
             NotFound: No folder you may see at ``path``.
         """
+        store = _store(self, query_type)
+        if store is not None:
+            local = _as_params(_path_text(path, "ls_path"), query_params)
+            listed: list[dict[str, Any]] = store.paths(lambda view, c: view.ls(c, local)["items"])
+            return listed
         params = {"path": _path_text(path, "ls_path"), **dict(query_params or {})}
         items: list[dict[str, Any]] = self._request("GET", "/api/paths/ls", params=params).json()[
             "items"
         ]
         return items
 
-    def stat_path(self: _SessionCore, path: str) -> dict[str, Any]:
+    def stat_path(self: _SessionCore, path: str, query_type: str | None = None) -> dict[str, Any]:
         """What is at a path: a folder or an object, described as by :meth:`ls_path`.
+
+        Args:
+            path: The path.
+            query_type: ``local``, ``remote``, ``auto`` or ``refresh`` for this call.
 
         Raises:
             InvalidInput: A bad path.
             NotFound: Nothing you may see is there.
         """
+        store = _store(self, query_type)
+        if store is not None:
+            text = _path_text(path, "stat_path")
+            return store.paths(lambda view, c: view.stat(c, text))
         params = {"path": _path_text(path, "stat_path")}
         found: dict[str, Any] = self._request("GET", "/api/paths/stat", params=params).json()
         return found
 
-    def get_paths(self: _SessionCore, *items: Entity) -> dict[str, str | None]:
+    def get_paths(
+        self: _SessionCore, *items: Entity, query_type: str | None = None
+    ) -> dict[str, str | None]:
         """The path of each object: ``{location: path}``; ``None`` for an object that is not
         filed, or that you may not see.
+
+        Args:
+            items: Objects or their locations.
+            query_type: ``local``, ``remote``, ``auto`` or ``refresh`` for this call.
 
         Raises:
             InvalidInput: An object that was never stored, or a malformed location.
@@ -212,6 +268,10 @@ class OrganizeMixin:
         locations = [_locate(self, item, "get_paths") for item in items]
         if not locations:
             return {}
+        store = _store(self, query_type)
+        if store is not None:
+            body = {"locations": locations}
+            return store.paths(lambda view, c: view.lookup(c, body))
         found: dict[str, str | None] = self._request(
             "POST", "/api/paths/lookup", json={"locations": locations}
         ).json()

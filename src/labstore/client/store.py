@@ -7,8 +7,13 @@ queries run on it through the same compiler and executor as on the server. SQLit
 with a busy timeout lets several processes share it; every sync applies a feed page in one
 transaction, so a reader never sees half a page.
 
+The feed also carries the tags and path entries of the objects it sends, and the folders of
+the projects the user sees them in; the store keeps them in the server's own tables, so
+``tags__contains`` filters, ``ls_path`` and ``get_paths`` work offline through the same code.
+
 A store that is corrupt, written by a newer labstore, or made for another server is rebuilt
-(it is a cache: the server has everything), with a warning saying why.
+(it is a cache: the server has everything), with a warning saying why. A store of an older
+format keeps what it has, and its next sync is a full one.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, MetaData, String, Table, Text, delete, select
 from sqlalchemy.exc import DatabaseError
@@ -30,12 +35,18 @@ from labstore.query.compile import Compiler
 from labstore.query.jsonquery import ParsedQuery
 from labstore.schema.registry import Registry
 from labstore.store.engine import create_store_engine, read_transaction, write_transaction
-from labstore.store.records import json_to_row, row_to_json
+from labstore.store.paths import PathView
+from labstore.store.records import json_to_row, row_to_json, split_location
 from labstore.store.select import count_rows, select_page
 from labstore.store.tables import StoreTables
 
 log = logging.getLogger("labstore.client.store")
-FORMAT_VERSION = 1
+T = TypeVar("T")
+CHUNK = 500
+PROJECT = "core/project"
+# 2: tags, path entries and folders are replicated (a format-1 store syncs in full once).
+FORMAT_VERSION = 2
+ORGANISATION_TABLES = ("object_tag", "path_entry")  # rows keyed by (model, object_id)
 STORE_FILE = "store.sqlite3"
 
 
@@ -116,6 +127,10 @@ class LocalStore:
                         "created_time": _now(),
                     },
                 )
+            elif int(known) < FORMAT_VERSION:
+                # It lacks what newer feeds carry: bring everything again at the next sync.
+                conn.execute(delete(store.meta).where(store.meta.c.key == "cursor"))
+                store._put_meta(conn, {"format": str(FORMAT_VERSION)})
         return store
 
     def close(self) -> None:
@@ -153,7 +168,51 @@ class LocalStore:
                 if location is not None:
                     self._drop(conn, str(location))
             self._upsert(conn, page["objects"])
+            self._organise(conn, page)
             self._put_meta(conn, {"cursor": cursor, "loaded_time": _now()})
+
+    def _organise(self, conn: Any, page: Mapping[str, Any]) -> None:
+        """Replace the tags and path entries of the page's objects, and the folders of its
+        projects, with the page's (each object comes with all of them)."""
+        keys = [(d["model"], d["id"]) for d in page["objects"]]
+        for name in ORGANISATION_TABLES:
+            self._forget(conn, self.tables.metadata.tables[name], keys)
+        tags = [
+            {**_split(t["location"]), "tag": t["tag"], "scope": t["project"] or ""}
+            for t in page.get("tags", ())
+        ]
+        entries = [
+            {**_split(p["location"]), "folder": p["folder"], "name": p["name"]}
+            for p in page.get("paths", ())
+        ]
+        folders = self.tables.metadata.tables["folder"]
+        rows = []
+        for project in page.get("folders", ()):
+            conn.execute(delete(folders).where(folders.c.project == project["project"]))
+            rows += [
+                {**f, "project": project["project"], "created": _parse_time(f["created"])}
+                for f in project["folders"]
+            ]
+        for table, values in (
+            (self.tables.metadata.tables["object_tag"], tags),
+            (self.tables.metadata.tables["path_entry"], entries),
+            (folders, rows),
+        ):
+            if values:
+                conn.execute(table.insert(), values)
+
+    def _forget(self, conn: Any, table: Table, keys: Iterable[tuple[str, str]]) -> None:
+        by_model: dict[str, list[str]] = {}
+        for model_key, ident in keys:
+            by_model.setdefault(model_key, []).append(ident)
+        for model_key, ids in by_model.items():
+            for start in range(0, len(ids), CHUNK):
+                conn.execute(
+                    delete(table).where(
+                        table.c.model == model_key,
+                        table.c.object_id.in_(ids[start : start + CHUNK]),
+                    )
+                )
 
     def _upsert(self, conn: Any, objects: Iterable[Mapping[str, Any]]) -> None:
         by_model: dict[str, list[Mapping[str, Any]]] = {}
@@ -183,7 +242,13 @@ class LocalStore:
         key, _, ident = location.rpartition("/")
         if key in self.registry:
             table = self.tables(self.registry.model(key))
+            if key == PROJECT:  # its folders leave with it
+                name = conn.execute(select(table.c.name).where(table.c.id == ident)).scalar()
+                folders = self.tables.metadata.tables["folder"]
+                conn.execute(delete(folders).where(folders.c.project == name))
             conn.execute(delete(table).where(table.c.id == ident))
+        for name in ORGANISATION_TABLES:
+            self._forget(conn, self.tables.metadata.tables[name], [(key, ident)])
         conn.execute(delete(self.tokens).where(self.tokens.c.location == location))
 
     def clear(self) -> None:
@@ -191,6 +256,8 @@ class LocalStore:
         with write_transaction(self.engine) as conn:
             for model in self.registry:
                 conn.execute(delete(self.tables(model)))
+            for name in (*ORGANISATION_TABLES, "folder"):
+                conn.execute(delete(self.tables.metadata.tables[name]))
             conn.execute(delete(self.tokens))
             conn.execute(delete(self.meta).where(self.meta.c.key.in_(["cursor", "loaded_time"])))
 
@@ -226,6 +293,26 @@ class LocalStore:
     def counts(self) -> dict[str, int]:
         with read_transaction(self.engine) as conn:
             return {m.key: count_rows(conn, self.compiler, m) for m in self.registry}
+
+    def tags_of(self, location: str) -> list[dict[str, Any]] | None:
+        """The tags of a stored object as ``list_tags`` gives them, or None if it is not here."""
+        if self.get(location) is None:
+            return None
+        key, ident = split_location(location)
+        table = self.tables.metadata.tables["object_tag"]
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(
+                select(table.c.tag, table.c.scope)
+                .where(table.c.model == key, table.c.object_id == ident)
+                .order_by(table.c.scope, table.c.tag)
+            ).all()
+        return [{"tag": tag, "project": scope or None} for tag, scope in rows]
+
+    def paths(self, read: Callable[[PathView, Any], T]) -> T:
+        """``read(view, connection)`` on the replica's folders and path entries, in one
+        snapshot; the view is the server's own path reader, scoped to what is stored."""
+        with read_transaction(self.engine) as conn:
+            return read(PathView(self.tables), conn)
 
     def _json(self, model: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
         return row_to_json(model, row, self.registry.parent_keys(model))
@@ -271,6 +358,15 @@ def _remove(path: Path) -> None:
 
 def _schema_hash(registry: Registry) -> str:
     return hashlib.sha256(json.dumps(registry.to_json(), sort_keys=True).encode()).hexdigest()
+
+
+def _split(location: str) -> dict[str, str]:
+    model, ident = split_location(location)
+    return {"model": model, "object_id": ident}
+
+
+def _parse_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
 
 
 def _now() -> str:

@@ -13,6 +13,12 @@ the others, removal tokens: ``sha256("<user id>:<location>")[:32]``. A replica h
 object recognises the token and drops it; a reader who never saw it learns nothing, not even
 its id. Access changes are recorded for every object of the access group; a change of project
 membership moves the user's epoch, and a cursor of an older epoch asks for a rebuild.
+
+Tags and paths travel with their object: tagging, filing or unfiling an object records it, and
+each page carries the tags (``tags``) and path entries (``paths``) of the objects it sends, in
+full, so they reach exactly the readers who may see the object. Folders belong to a project
+and are seen by its members: a change to a project's folders records the project object, and
+a page sending a project carries all its folders (``folders``) to readers who may see them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ if TYPE_CHECKING:  # the database itself calls flush(): no import cycle at run t
 
 _PENDING = "labstore_changes"
 CHUNK = 500
+PROJECT = "core/project"
 
 
 def record(conn: Connection, model_key: str, ids: Iterable[str]) -> None:
@@ -47,6 +54,16 @@ def record_group(conn: Connection, db: Database, group: str) -> None:
         table = db.tables(model)
         ids = conn.execute(select(table.c.id).where(table.c.access_group == group)).scalars()
         record(conn, model.key, list(ids))
+
+
+def record_folders(conn: Connection, db: Database, projects: Iterable[str]) -> None:
+    """Note that the folders of projects (by name) changed: their project objects carry them."""
+    names = sorted(set(projects))
+    if not names:
+        return
+    table = db.tables(db.registry.model(PROJECT))
+    ids = conn.execute(select(table.c.id).where(table.c.name.in_(names))).scalars()
+    record(conn, PROJECT, list(ids))
 
 
 def flush(conn: Connection, db: Database) -> None:
@@ -184,6 +201,65 @@ def read_feed(conn: Connection, reader: Reader, cursor: str | None, limit: int) 
     return {
         "objects": objects,
         "removed": removed,
+        **_organisation(conn, reader, objects),
         "next": f"{server}.{epoch}.{last}",
         "more": more,
     }
+
+
+def _organisation(
+    conn: Connection, reader: Reader, objects: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The tags and path entries of the objects sent (all visible to the reader), and the
+    folders of the projects sent whose folders the reader may see."""
+    from labstore.server.paths import may_see_folders  # paths imports writes, which import us
+
+    db = reader.db
+    tags_table, entries = db.table("object_tag"), db.table("path_entry")
+    tags: list[dict[str, Any]] = []
+    paths: list[dict[str, Any]] = []
+    by_model: dict[str, list[str]] = {}
+    for data in objects:
+        by_model.setdefault(data["model"], []).append(data["id"])
+    for model_key, ids in by_model.items():
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            for tag in conn.execute(
+                select(tags_table.c.object_id, tags_table.c.tag, tags_table.c.scope)
+                .where(tags_table.c.model == model_key, tags_table.c.object_id.in_(chunk))
+                .order_by(tags_table.c.object_id, tags_table.c.scope, tags_table.c.tag)
+            ):
+                location = f"{model_key}/{tag.object_id}"
+                tags.append({"location": location, "tag": tag.tag, "project": tag.scope or None})
+            for entry in conn.execute(
+                select(entries.c.object_id, entries.c.folder, entries.c.name).where(
+                    entries.c.model == model_key, entries.c.object_id.in_(chunk)
+                )
+            ):
+                location = f"{model_key}/{entry.object_id}"
+                paths.append({"location": location, "folder": entry.folder, "name": entry.name})
+    projects = [
+        str(d["name"])
+        for d in objects
+        if d["model"] == PROJECT and may_see_folders(reader.principal, str(d["name"]))
+    ]
+    folders: list[dict[str, Any]] = []
+    if projects:
+        table = db.table("folder")
+        found = conn.execute(
+            select(table.c.project, table.c.path, table.c.owner, table.c.created)
+            .where(table.c.project.in_(projects))
+            .order_by(table.c.path)
+        ).all()
+        for project in projects:
+            folders.append(
+                {
+                    "project": project,
+                    "folders": [
+                        {"path": f.path, "owner": f.owner, "created": f.created.isoformat()}
+                        for f in found
+                        if f.project == project
+                    ],
+                }
+            )
+    return {"tags": tags, "paths": paths, "folders": folders}

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, select
 
 from labstore.errors import InvalidInput
 from labstore.schema.types import Model
+from labstore.server import changes
 from labstore.server.access import check_project, require
 from labstore.server.inserts import insert_missing
 from labstore.server.reads import Reader
@@ -116,6 +117,7 @@ def add_tags(
         writer.db.table("object_tag"),
         [{"model": model.key, "object_id": ident, "tag": t, "scope": scope} for t in tags],
     )
+    changes.record(conn, model.key, [ident])  # its tags travel with it in the change feed
     return list_tags(conn, writer.reader, model, ident)
 
 
@@ -139,4 +141,5 @@ def remove_tags(
             table.c.tag.in_(tags),
         )
     )
+    changes.record(conn, model.key, [ident])
     return list_tags(conn, writer.reader, model, ident)
