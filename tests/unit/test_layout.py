@@ -120,6 +120,11 @@ def test_query_imports_only_errors_schema_and_query() -> None:
     assert violations("query", {"errors", "schema", "query"}) == []
 
 
+def test_convert_imports_only_errors_schema_and_convert() -> None:
+    """Neo/odML conversion is pure: client and server both may use it, it uses neither."""
+    assert violations("convert", {"errors", "schema", "convert"}) == []
+
+
 def test_store_imports_only_errors_schema_query_and_store() -> None:
     assert violations("store", {"errors", "schema", "query", "store"}) == []
 

@@ -7,6 +7,7 @@ tables and validation, ``GET /api/models``, the client's model classes and its l
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -136,6 +137,9 @@ class Relation:
             defaults to the child's model name plus ``s``.
         required: A child must have a parent.
         on_delete: What deleting the parent does to the children.
+        browse: A recursive get of the parent brings these children along. Off for links
+            that tag many unrelated objects (a metadata section is not the owner of every
+            recording described by it).
         doc: One line of help.
     """
 
@@ -144,6 +148,7 @@ class Relation:
     plural: str | None = None
     required: bool = False
     on_delete: OnDelete = "protect"
+    browse: bool = True
     doc: str = ""
 
     def __post_init__(self) -> None:
@@ -160,6 +165,7 @@ class Relation:
             "plural": self.plural,
             "required": self.required,
             "on_delete": self.on_delete,
+            "browse": self.browse,
             "doc": self.doc,
         }
 
@@ -171,6 +177,7 @@ class Relation:
             plural=data.get("plural"),
             required=bool(data.get("required", False)),
             on_delete=data.get("on_delete", "protect"),
+            browse=bool(data.get("browse", True)),
             doc=data.get("doc", ""),
         )
 
@@ -187,6 +194,9 @@ class Model:
         indexes: Extra composite indexes, each a tuple of field or relation names.
         unique_together: Field/relation name tuples whose combined value is unique.
         read_only: Clients may read but never create, change or delete through the API.
+        checks: Rules across fields that the server applies to every stored state; each
+            takes the object's column values (relations as ``<name>_id``) and raises
+            ``InvalidInput`` naming the field at fault. Server-side only: not published.
         doc: One line of help.
     """
 
@@ -197,6 +207,7 @@ class Model:
     indexes: tuple[tuple[str, ...], ...] = ()
     unique_together: tuple[tuple[str, ...], ...] = ()
     read_only: bool = False
+    checks: tuple[Callable[[Mapping[str, Any]], None], ...] = field(default=(), compare=False)
     doc: str = ""
     pack: str = ""  # filled in by Pack
 

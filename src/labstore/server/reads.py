@@ -110,6 +110,8 @@ class Reader:
             next_frontier: dict[str, tuple[Model, list[str]]] = {}
             for parent_model, ids in frontier.values():
                 for link in self.registry.children(parent_model).values():
+                    if not link.relation.browse:
+                        continue
                     table = self.db.tables(link.child)
                     for chunk in _chunks(ids, 500):
                         rows = conn.execute(

@@ -53,6 +53,12 @@ def parse_if_match(header: str | None) -> int | None:
         ) from None
 
 
+def _apply_checks(model: Model, values: Mapping[str, Any]) -> None:
+    """The model's own rules across fields, on the state about to be stored."""
+    for check in model.checks:
+        check(values)
+
+
 class Writer:
     """Writes of one principal, on top of their :class:`Reader` (what they can see)."""
 
@@ -198,6 +204,7 @@ class Writer:
             values.update(access_group=ident, safety_level=DEFAULT_SAFETY_LEVEL)
         values.setdefault("project", default_project)
         check_project(self.principal, values["project"])
+        _apply_checks(model, values)
         stamp = utcnow()
         values.update(
             id=ident, version=1, owner=self.principal.username, created=stamp, modified=stamp
@@ -238,6 +245,7 @@ class Writer:
             require(conn, self.shares, self.principal, model, current, "share")
             check_project(self.principal, values["project"])
         merged = {**current, **values}
+        _apply_checks(model, merged)
         self._check_unique(conn, model, merged, path, exclude=ident)
         values.update(version=current["version"] + 1, modified=utcnow())
         table = self.db.tables(model)

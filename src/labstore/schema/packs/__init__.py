@@ -1,10 +1,16 @@
 """The built-in packs, declared in the same form a lab uses for its own."""
 
-from labstore.schema.packs import core, experiment, inventory
+from labstore.schema.packs import core, ephys, experiment, inventory, metadata
 from labstore.schema.registry import Registry
 from labstore.schema.types import Pack
 
-BUILTIN_PACKS: tuple[Pack, ...] = (core.PACK, experiment.PACK, inventory.PACK)
+BUILTIN_PACKS: tuple[Pack, ...] = (
+    core.PACK,
+    experiment.PACK,
+    inventory.PACK,
+    metadata.PACK,
+    ephys.PACK,
+)
 
 
 def builtin_registry() -> Registry:
