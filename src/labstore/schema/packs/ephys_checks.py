@@ -7,15 +7,14 @@ unit nobody can read back.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
 from labstore.errors import InvalidInput
+from labstore.schema.blobs import is_sha256
 
 Values = Mapping[str, Any]
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Fields holding a unit: the signal's, and every ``<quantity>_units``.
 _UNIT_FIELDS = ("units", "time_units", "waveform_units", "duration_units")
 
@@ -36,7 +35,7 @@ def array_shape(values: Values, field: str) -> list[int] | None:
     if not isinstance(value, Mapping):
         raise _bad(field, 'expected an array reference {"sha256", "dtype", "shape", "offset"}')
     sha = value.get("sha256")
-    if not isinstance(sha, str) or not _SHA256.match(sha):
+    if not is_sha256(sha):
         raise _bad(field, "sha256 must be 64 lower-case hex digits")
     shape = value.get("shape")
     if not isinstance(shape, list) or not all(
