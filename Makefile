@@ -50,7 +50,7 @@ lint: venv
 	$(Q)$(BIN)/mypy
 
 system-deps:
-	@echo '==> system deps: PostgreSQL server binaries'
+	@echo '==> system deps: PostgreSQL server binaries, Chromium'
 	$(Q)bash scripts/install-system-deps.sh
 
 test: venv system-deps lint

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite needs: the PostgreSQL server binaries (initdb,
-# pg_ctl), which tests/support/postgres.py uses to run a throw-away cluster.
+# pg_ctl), which tests/support/postgres.py uses to run a throw-away cluster, and Debian's
+# Chromium, which the web UI's browser tests drive through Playwright (tests/support/browser.py).
 #
 # Idempotent, and quick (no apt at all) when everything is already present. Installs only as
 # root on a system with apt-get; elsewhere it prints a note and succeeds, and the PostgreSQL
@@ -26,18 +27,25 @@ have_postgres_server() {
     command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
 }
 
-if have_postgres_server; then
+# Mirrors CHROMIUM in tests/support/browser.py.
+have_chromium() {
+    [[ -x /usr/bin/chromium ]]
+}
+
+wanted=()
+have_postgres_server || wanted+=(postgresql)
+have_chromium || wanted+=(chromium)
+if [[ ${#wanted[@]} -eq 0 ]]; then
     exit 0
 fi
 
 if [[ $(id -u) -ne 0 ]]; then
-    say "note: PostgreSQL server binaries not found and not root, so not installing them;" \
-        "install PostgreSQL (e.g. 'sudo apt-get install postgresql') to run its tests"
+    say "note: missing ${wanted[*]} and not root, so not installing them;" \
+        "install them (e.g. 'sudo apt-get install ${wanted[*]}') to run their tests"
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    say "note: PostgreSQL server binaries not found and no apt-get here;" \
-        "install PostgreSQL by hand to run its tests"
+    say "note: missing ${wanted[*]} and no apt-get here; install them by hand to run their tests"
     exit 0
 fi
 
@@ -50,13 +58,13 @@ apt_update() {
 }
 
 apt_install() {
-    say "apt-get install postgresql"
-    apt-get "${apt_opts[@]}" install --no-install-recommends postgresql >/dev/null
+    say "apt-get install ${wanted[*]}"
+    apt-get "${apt_opts[@]}" install --no-install-recommends "${wanted[@]}" >/dev/null
 }
 
 updated=no
-# Package lists missing or without postgresql (a fresh image): update first.
-if ! apt-cache show postgresql >/dev/null 2>&1; then
+# Package lists missing or without the packages (a fresh image): update first.
+if ! apt-cache show "${wanted[@]}" >/dev/null 2>&1; then
     apt_update
     updated=yes
 fi
@@ -87,4 +95,8 @@ if ! have_postgres_server; then
     say "error: installed postgresql, but still no initdb/pg_ctl found"
     exit 1
 fi
-say "PostgreSQL server binaries installed"
+if ! have_chromium; then
+    say "error: installed chromium, but still no /usr/bin/chromium"
+    exit 1
+fi
+say "installed ${wanted[*]}"

@@ -10,6 +10,7 @@ import datetime as dt
 import getpass
 import logging
 import time
+import webbrowser
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,28 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
         mean_ms = round(1000 * sum(times) / len(times))
         log.info("%d pings to %s: %d ms on average", num, self.url, mean_ms)
         return mean_ms
+
+    def open(self, entity: LabObject | str | None = None) -> str:
+        """Open ``entity``'s page of the web UI (or its home page) in the user's browser.
+
+        The browser logs in by itself (the web UI's own login), so no token leaves this
+        process.
+
+        Returns:
+            The URL opened.
+
+        Raises:
+            ConfigError: The session has no server (a local session).
+            InvalidInput: ``entity`` is not a stored object or a location.
+        """
+        if not self._options["location"]:
+            raise ConfigError("open: this local session has no server whose web UI to open")
+        url = self.url.rstrip("/") + "/"
+        if entity is not None:
+            url += "objects/" + self._location_of(entity, "open")
+        if not webbrowser.open(url):
+            log.warning("no browser could be started; open %s yourself", url)
+        return url
 
     def with_cache(
         self,

@@ -26,6 +26,7 @@ from labstore.server.routes import (
     sharing,
     system,
     tags,
+    web,
 )
 from labstore.server.settings import Settings
 from labstore.server.state import AppState
@@ -77,4 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (system, auth, batch, blobs, changes, query, projects, sharing, paths, tags)
     for module in (*routers, objects):
         app.include_router(module.router)
+    app.include_router(web.router)
+    app.mount("/static", web.static_files(), name="static")
     return app

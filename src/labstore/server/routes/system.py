@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
 
 from labstore import __version__
 from labstore.server.state import StateDep
@@ -29,12 +28,3 @@ def models(state: StateDep, request: Request, response: Response) -> Any:
         return Response(status_code=304, headers={"ETag": etag})
     response.headers["ETag"] = etag
     return body
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home() -> str:
-    return (
-        "<!doctype html><title>labstore</title><h1>labstore</h1>"
-        "<p>This is a labstore server. Scientists reach it with "
-        "<code>labstore.Session</code>; the API is described at <a href='/docs'>/docs</a>.</p>"
-    )
