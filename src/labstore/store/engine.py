@@ -25,6 +25,10 @@ def create_store_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -
     """An engine for ``url``; SQLite files get the pragmas above."""
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
+        # PostgreSQL's JIT compiles a plan whose cost estimate is high, even when a LIMIT ends it
+        # after a few rows: a first page for a user who sees few objects then spent ~0.9 s
+        # compiling to run for 10 ms (benchmarks/visibility.py --explain). Our queries are short.
+        kwargs.setdefault("connect_args", {"options": "-c jit=off"})
         return create_engine(url, **kwargs)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
