@@ -108,9 +108,7 @@ class StoreTables:
             # Access: 1 private, 2 friendly (its project), 3 public; shares are granted per
             # access group, which an object inherits from the parent it was created under.
             Column("safety_level", SmallInteger, nullable=False, server_default=text("2")),
-            Column(
-                "access_group", String(ID_LENGTH), nullable=False, index=not self.server_tables
-            ),
+            Column("access_group", String(ID_LENGTH), nullable=False, index=not self.server_tables),
         ]
         for field in model.fields:
             columns.append(
