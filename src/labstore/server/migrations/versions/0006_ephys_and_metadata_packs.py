@@ -64,12 +64,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("metadata_document", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_metadata_document_access_group"), ["access_group"], unique=False
+            "ix_metadata_document_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_metadata_document_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_metadata_document_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_metadata_document_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_metadata_document_project"), ["project"], unique=False)
-        batch_op.create_index(batch_op.f("ix_metadata_document_uuid"), ["uuid"], unique=False)
+        batch_op.create_index(
+            "ix_metadata_document_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_metadata_document_uuid_acl",
+            ["uuid", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
 
     op.create_table(
         "metadata_section",
@@ -134,19 +149,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("metadata_section", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_metadata_section_access_group"), ["access_group"], unique=False
+            "ix_metadata_section_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_metadata_section_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_metadata_section_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_metadata_section_document_id"), ["document_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_metadata_section_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_metadata_section_project"), ["project"], unique=False)
         batch_op.create_index(
+            "ix_metadata_section_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
+        batch_op.create_index(
             batch_op.f("ix_metadata_section_section_id"), ["section_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_metadata_section_type"), ["type"], unique=False)
-        batch_op.create_index(batch_op.f("ix_metadata_section_uuid"), ["uuid"], unique=False)
+        batch_op.create_index(
+            "ix_metadata_section_type_acl",
+            ["type", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_metadata_section_uuid_acl",
+            ["uuid", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
 
     op.create_table(
         "ephys_block",
@@ -191,16 +225,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_block", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_block_access_group"), ["access_group"], unique=False
+            "ix_ephys_block_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_ephys_block_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_block_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_block_metadata_id"), ["metadata_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ephys_block_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_ephys_block_project"), ["project"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_ephys_block_rec_datetime"), ["rec_datetime"], unique=False
+            "ix_ephys_block_rec_datetime_acl",
+            ["rec_datetime", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_ephys_block_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
         )
 
     op.create_table(
@@ -274,15 +321,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("metadata_property", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_metadata_property_access_group"), ["access_group"], unique=False
+            "ix_metadata_property_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_metadata_property_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_metadata_property_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_metadata_property_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_metadata_property_project"), ["project"], unique=False)
         batch_op.create_index(
+            "ix_metadata_property_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
+        batch_op.create_index(
             batch_op.f("ix_metadata_property_section_id"), ["section_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_metadata_property_uuid"), ["uuid"], unique=False)
+        batch_op.create_index(
+            "ix_metadata_property_uuid_acl",
+            ["uuid", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
 
     op.create_table(
         "ephys_group",
@@ -331,15 +393,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_group", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_group_access_group"), ["access_group"], unique=False
+            "ix_ephys_group_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(batch_op.f("ix_ephys_group_block_id"), ["block_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ephys_group_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_group_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_group_metadata_id"), ["metadata_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ephys_group_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_ephys_group_project"), ["project"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_group_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
 
     op.create_table(
         "ephys_segment",
@@ -389,17 +462,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_segment", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_segment_access_group"), ["access_group"], unique=False
+            "ix_ephys_segment_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(batch_op.f("ix_ephys_segment_block_id"), ["block_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ephys_segment_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_segment_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_segment_metadata_id"), ["metadata_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ephys_segment_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_ephys_segment_project"), ["project"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_ephys_segment_rec_datetime"), ["rec_datetime"], unique=False
+            "ix_ephys_segment_rec_datetime_acl",
+            ["rec_datetime", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_ephys_segment_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
         )
 
     op.create_table(
@@ -466,10 +552,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_analogsignal", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_analogsignal_access_group"), ["access_group"], unique=False
+            "ix_ephys_analogsignal_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_ephys_analogsignal_created"), ["created"], unique=False
+            "ix_ephys_analogsignal_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_analogsignal_metadata_id"), ["metadata_id"], unique=False
@@ -477,6 +567,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ephys_analogsignal_owner"), ["owner"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_ephys_analogsignal_project"), ["project"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ephys_analogsignal_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_analogsignal_segment_id"), ["segment_id"], unique=False
@@ -541,14 +636,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_epoch", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_epoch_access_group"), ["access_group"], unique=False
+            "ix_ephys_epoch_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_ephys_epoch_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_epoch_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_epoch_metadata_id"), ["metadata_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ephys_epoch_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_ephys_epoch_project"), ["project"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_epoch_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_ephys_epoch_segment_id"), ["segment_id"], unique=False)
 
     op.create_table(
@@ -604,14 +710,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_event", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_event_access_group"), ["access_group"], unique=False
+            "ix_ephys_event_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_ephys_event_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_event_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_event_metadata_id"), ["metadata_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ephys_event_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_ephys_event_project"), ["project"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_event_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_ephys_event_segment_id"), ["segment_id"], unique=False)
 
     op.create_table(
@@ -686,10 +803,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_imagesequence", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_imagesequence_access_group"), ["access_group"], unique=False
+            "ix_ephys_imagesequence_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_ephys_imagesequence_created"), ["created"], unique=False
+            "ix_ephys_imagesequence_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_imagesequence_metadata_id"), ["metadata_id"], unique=False
@@ -697,6 +818,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ephys_imagesequence_owner"), ["owner"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_ephys_imagesequence_project"), ["project"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ephys_imagesequence_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_imagesequence_segment_id"), ["segment_id"], unique=False
@@ -764,12 +890,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_irregularlysampledsignal", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_irregularlysampledsignal_access_group"),
-            ["access_group"],
+            "ix_ephys_irregularlysampledsignal_access_group_safety__34062138",
+            ["access_group", "safety_level", "project", "owner"],
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_ephys_irregularlysampledsignal_created"), ["created"], unique=False
+            "ix_ephys_irregularlysampledsignal_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_irregularlysampledsignal_metadata_id"),
@@ -781,6 +909,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_irregularlysampledsignal_project"), ["project"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ephys_irregularlysampledsignal_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_irregularlysampledsignal_segment_id"), ["segment_id"], unique=False
@@ -868,14 +1001,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_spiketrain", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_spiketrain_access_group"), ["access_group"], unique=False
+            "ix_ephys_spiketrain_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_ephys_spiketrain_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_spiketrain_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_spiketrain_metadata_id"), ["metadata_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_ephys_spiketrain_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_ephys_spiketrain_project"), ["project"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_spiketrain_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_spiketrain_segment_id"), ["segment_id"], unique=False
         )
@@ -938,7 +1082,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_channelview", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_channelview_access_group"), ["access_group"], unique=False
+            "ix_ephys_channelview_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_channelview_analogsignal_id"), ["analogsignal_id"], unique=False
@@ -946,7 +1092,11 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_ephys_channelview_block_id"), ["block_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_ephys_channelview_created"), ["created"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_channelview_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_ephys_channelview_irregularlysampledsignal_id"),
             ["irregularlysampledsignal_id"],
@@ -957,6 +1107,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_ephys_channelview_owner"), ["owner"], unique=False)
         batch_op.create_index(batch_op.f("ix_ephys_channelview_project"), ["project"], unique=False)
+        batch_op.create_index(
+            "ix_ephys_channelview_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
 
     op.create_table(
         "ephys_regionofinterest",
@@ -1019,13 +1174,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_regionofinterest", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_regionofinterest_access_group"), ["access_group"], unique=False
+            "ix_ephys_regionofinterest_access_group_safety_level_pr_fc0b182b",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_regionofinterest_block_id"), ["block_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_ephys_regionofinterest_created"), ["created"], unique=False
+            "ix_ephys_regionofinterest_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_regionofinterest_imagesequence_id"),
@@ -1040,6 +1199,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_regionofinterest_project"), ["project"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ephys_regionofinterest_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
         )
 
     op.create_table(
@@ -1119,7 +1283,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ephys_group_member", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_ephys_group_member_access_group"), ["access_group"], unique=False
+            "ix_ephys_group_member_access_group_safety_level_project_owner",
+            ["access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_group_member_analogsignal_id"), ["analogsignal_id"], unique=False
@@ -1128,7 +1294,9 @@ def upgrade() -> None:
             batch_op.f("ix_ephys_group_member_channelview_id"), ["channelview_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_ephys_group_member_created"), ["created"], unique=False
+            "ix_ephys_group_member_created_id_acl",
+            ["created", "id", "access_group", "safety_level", "project", "owner"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_ephys_group_member_epoch_id"), ["epoch_id"], unique=False
@@ -1160,6 +1328,11 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
+            "ix_ephys_group_member_safety_level_project_acl",
+            ["safety_level", "project", "access_group", "owner"],
+            unique=False,
+        )
+        batch_op.create_index(
             batch_op.f("ix_ephys_group_member_spiketrain_id"), ["spiketrain_id"], unique=False
         )
 
@@ -1167,6 +1340,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("ephys_group_member", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_spiketrain_id"))
+        batch_op.drop_index("ix_ephys_group_member_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_regionofinterest_id"))
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_owner"))
@@ -1176,140 +1350,154 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_group_id"))
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_event_id"))
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_epoch_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_group_member_created"))
+        batch_op.drop_index("ix_ephys_group_member_created_id_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_channelview_id"))
         batch_op.drop_index(batch_op.f("ix_ephys_group_member_analogsignal_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_group_member_access_group"))
+        batch_op.drop_index("ix_ephys_group_member_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_group_member")
     with op.batch_alter_table("ephys_regionofinterest", schema=None) as batch_op:
+        batch_op.drop_index("ix_ephys_regionofinterest_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_regionofinterest_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_regionofinterest_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_regionofinterest_metadata_id"))
         batch_op.drop_index(batch_op.f("ix_ephys_regionofinterest_imagesequence_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_regionofinterest_created"))
+        batch_op.drop_index("ix_ephys_regionofinterest_created_id_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_regionofinterest_block_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_regionofinterest_access_group"))
+        batch_op.drop_index("ix_ephys_regionofinterest_access_group_safety_level_pr_fc0b182b")
 
     op.drop_table("ephys_regionofinterest")
     with op.batch_alter_table("ephys_channelview", schema=None) as batch_op:
+        batch_op.drop_index("ix_ephys_channelview_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_channelview_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_channelview_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_channelview_metadata_id"))
         batch_op.drop_index(batch_op.f("ix_ephys_channelview_irregularlysampledsignal_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_channelview_created"))
+        batch_op.drop_index("ix_ephys_channelview_created_id_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_channelview_block_id"))
         batch_op.drop_index(batch_op.f("ix_ephys_channelview_analogsignal_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_channelview_access_group"))
+        batch_op.drop_index("ix_ephys_channelview_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_channelview")
     with op.batch_alter_table("ephys_spiketrain", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ephys_spiketrain_segment_id"))
+        batch_op.drop_index("ix_ephys_spiketrain_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_spiketrain_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_spiketrain_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_spiketrain_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_spiketrain_created"))
-        batch_op.drop_index(batch_op.f("ix_ephys_spiketrain_access_group"))
+        batch_op.drop_index("ix_ephys_spiketrain_created_id_acl")
+        batch_op.drop_index("ix_ephys_spiketrain_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_spiketrain")
     with op.batch_alter_table("ephys_irregularlysampledsignal", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ephys_irregularlysampledsignal_segment_id"))
+        batch_op.drop_index("ix_ephys_irregularlysampledsignal_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_irregularlysampledsignal_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_irregularlysampledsignal_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_irregularlysampledsignal_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_irregularlysampledsignal_created"))
-        batch_op.drop_index(batch_op.f("ix_ephys_irregularlysampledsignal_access_group"))
+        batch_op.drop_index("ix_ephys_irregularlysampledsignal_created_id_acl")
+        batch_op.drop_index("ix_ephys_irregularlysampledsignal_access_group_safety__34062138")
 
     op.drop_table("ephys_irregularlysampledsignal")
     with op.batch_alter_table("ephys_imagesequence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ephys_imagesequence_segment_id"))
+        batch_op.drop_index("ix_ephys_imagesequence_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_imagesequence_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_imagesequence_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_imagesequence_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_imagesequence_created"))
-        batch_op.drop_index(batch_op.f("ix_ephys_imagesequence_access_group"))
+        batch_op.drop_index("ix_ephys_imagesequence_created_id_acl")
+        batch_op.drop_index("ix_ephys_imagesequence_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_imagesequence")
     with op.batch_alter_table("ephys_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ephys_event_segment_id"))
+        batch_op.drop_index("ix_ephys_event_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_event_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_event_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_event_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_event_created"))
-        batch_op.drop_index(batch_op.f("ix_ephys_event_access_group"))
+        batch_op.drop_index("ix_ephys_event_created_id_acl")
+        batch_op.drop_index("ix_ephys_event_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_event")
     with op.batch_alter_table("ephys_epoch", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ephys_epoch_segment_id"))
+        batch_op.drop_index("ix_ephys_epoch_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_epoch_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_epoch_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_epoch_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_epoch_created"))
-        batch_op.drop_index(batch_op.f("ix_ephys_epoch_access_group"))
+        batch_op.drop_index("ix_ephys_epoch_created_id_acl")
+        batch_op.drop_index("ix_ephys_epoch_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_epoch")
     with op.batch_alter_table("ephys_analogsignal", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ephys_analogsignal_segment_id"))
+        batch_op.drop_index("ix_ephys_analogsignal_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_analogsignal_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_analogsignal_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_analogsignal_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_analogsignal_created"))
-        batch_op.drop_index(batch_op.f("ix_ephys_analogsignal_access_group"))
+        batch_op.drop_index("ix_ephys_analogsignal_created_id_acl")
+        batch_op.drop_index("ix_ephys_analogsignal_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_analogsignal")
     with op.batch_alter_table("ephys_segment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ephys_segment_rec_datetime"))
+        batch_op.drop_index("ix_ephys_segment_safety_level_project_acl")
+        batch_op.drop_index("ix_ephys_segment_rec_datetime_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_segment_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_segment_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_segment_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_segment_created"))
+        batch_op.drop_index("ix_ephys_segment_created_id_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_segment_block_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_segment_access_group"))
+        batch_op.drop_index("ix_ephys_segment_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_segment")
     with op.batch_alter_table("ephys_group", schema=None) as batch_op:
+        batch_op.drop_index("ix_ephys_group_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_group_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_group_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_group_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_group_created"))
+        batch_op.drop_index("ix_ephys_group_created_id_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_group_block_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_group_access_group"))
+        batch_op.drop_index("ix_ephys_group_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_group")
     with op.batch_alter_table("metadata_property", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_metadata_property_uuid"))
+        batch_op.drop_index("ix_metadata_property_uuid_acl")
         batch_op.drop_index(batch_op.f("ix_metadata_property_section_id"))
+        batch_op.drop_index("ix_metadata_property_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_metadata_property_project"))
         batch_op.drop_index(batch_op.f("ix_metadata_property_owner"))
-        batch_op.drop_index(batch_op.f("ix_metadata_property_created"))
-        batch_op.drop_index(batch_op.f("ix_metadata_property_access_group"))
+        batch_op.drop_index("ix_metadata_property_created_id_acl")
+        batch_op.drop_index("ix_metadata_property_access_group_safety_level_project_owner")
 
     op.drop_table("metadata_property")
     with op.batch_alter_table("ephys_block", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ephys_block_rec_datetime"))
+        batch_op.drop_index("ix_ephys_block_safety_level_project_acl")
+        batch_op.drop_index("ix_ephys_block_rec_datetime_acl")
         batch_op.drop_index(batch_op.f("ix_ephys_block_project"))
         batch_op.drop_index(batch_op.f("ix_ephys_block_owner"))
         batch_op.drop_index(batch_op.f("ix_ephys_block_metadata_id"))
-        batch_op.drop_index(batch_op.f("ix_ephys_block_created"))
-        batch_op.drop_index(batch_op.f("ix_ephys_block_access_group"))
+        batch_op.drop_index("ix_ephys_block_created_id_acl")
+        batch_op.drop_index("ix_ephys_block_access_group_safety_level_project_owner")
 
     op.drop_table("ephys_block")
     with op.batch_alter_table("metadata_section", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_metadata_section_uuid"))
-        batch_op.drop_index(batch_op.f("ix_metadata_section_type"))
+        batch_op.drop_index("ix_metadata_section_uuid_acl")
+        batch_op.drop_index("ix_metadata_section_type_acl")
         batch_op.drop_index(batch_op.f("ix_metadata_section_section_id"))
+        batch_op.drop_index("ix_metadata_section_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_metadata_section_project"))
         batch_op.drop_index(batch_op.f("ix_metadata_section_owner"))
         batch_op.drop_index(batch_op.f("ix_metadata_section_document_id"))
-        batch_op.drop_index(batch_op.f("ix_metadata_section_created"))
-        batch_op.drop_index(batch_op.f("ix_metadata_section_access_group"))
+        batch_op.drop_index("ix_metadata_section_created_id_acl")
+        batch_op.drop_index("ix_metadata_section_access_group_safety_level_project_owner")
 
     op.drop_table("metadata_section")
     with op.batch_alter_table("metadata_document", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_metadata_document_uuid"))
+        batch_op.drop_index("ix_metadata_document_uuid_acl")
+        batch_op.drop_index("ix_metadata_document_safety_level_project_acl")
         batch_op.drop_index(batch_op.f("ix_metadata_document_project"))
         batch_op.drop_index(batch_op.f("ix_metadata_document_owner"))
-        batch_op.drop_index(batch_op.f("ix_metadata_document_created"))
-        batch_op.drop_index(batch_op.f("ix_metadata_document_access_group"))
+        batch_op.drop_index("ix_metadata_document_created_id_acl")
+        batch_op.drop_index("ix_metadata_document_access_group_safety_level_project_owner")
 
     op.drop_table("metadata_document")
