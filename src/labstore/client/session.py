@@ -21,6 +21,11 @@ from labstore.client import config as cfg
 from labstore.client.blobs import BlobClient
 from labstore.client.cache import ObjectCache
 from labstore.client.interfaces import ModelInterface
+from labstore.client.neo_odml import (
+    NeoOdmlMixin,
+    is_outside_object,
+    is_outside_record,
+)
 from labstore.client.objects import LabObject, build_model_class
 from labstore.client.offline import MODES, OfflineMixin
 from labstore.client.organize import OrganizeMixin
@@ -48,7 +53,7 @@ log = logging.getLogger("labstore.client")
 _PAGE = 1000
 
 
-class Session(OrganizeMixin, OfflineMixin, RestMixin):
+class Session(NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
     """A logged-in connection to a labstore server.
 
     Args:
@@ -395,7 +400,9 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
                 f"no model {name!r} on {self.url}; models: {', '.join(self.models)}"
             ) from None
 
-    def _object(self, data: dict[str, Any]) -> LabObject:
+    def _object(self, data: dict[str, Any]) -> Any:
+        if is_outside_record(data):  # a Neo or odML object
+            return self._outside_object(data)
         cls = self._class_for(self.registry.model(data["model"]))
         return cls.from_json(data)
 
@@ -427,6 +434,8 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
                 self.local_store.remember_tokens(
                     self._user_id(), (d["location"] for d in objects["objects"])
                 )
+            if is_outside_record(objects["objects"][0]):
+                return self._outside_tree(objects["objects"])
             return self._object(objects["objects"][0])
         cached = self._cache.get(location)
         if cached is None and self.local_store is not None:
@@ -690,9 +699,7 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
             time.sleep(sleep_time)
 
     # writing ----------------------------------------------------------------------------
-    def set(
-        self, entity: LabObject, avoid_collisions: bool = False, recursive: bool = False
-    ) -> Any:
+    def set(self, entity: Any, avoid_collisions: bool = False, recursive: bool = False) -> Any:
         """Store a new or changed object; returns a new instance with its ``location``.
 
         An object that has a location is updated (only the fields you changed are sent, so
@@ -703,12 +710,16 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
             avoid_collisions: Refuse to overwrite if the server's version moved on since
                 the object was fetched.
             recursive: Also store parents set on it that are not stored yet, all in one
-                transaction.
+                transaction. For a Neo or odML object: its whole tree (a block with its
+                segments, groups and data; a document with its sections and properties),
+                arrays uploaded first as blobs.
 
         Raises:
             Conflict: ``avoid_collisions`` and the object changed on the server meanwhile.
             InvalidInput: A field is missing or wrong, or a parent is not stored yet.
         """
+        if is_outside_object(entity):
+            return self._set_outside(entity, recursive)
         if not isinstance(entity, LabObject):
             raise InvalidInput(f"set: expected a labstore object, got {type(entity).__name__}")
         pending = list(entity.pending_parents())
@@ -808,7 +819,8 @@ class Session(OrganizeMixin, OfflineMixin, RestMixin):
         for data in answer["objects"]:
             self._cache.put(data)
             self._forget_parents(self.registry.model(data["model"]), data)
-        return self._object(self._cache.get(answer["refs"][root["ref"]]) or {})
+        stored: LabObject = self._object(self._cache.get(answer["refs"][root["ref"]]) or {})
+        return stored
 
     def delete(self, entity: LabObject | str) -> None:
         """Delete an object (or the object at a location) from the server.

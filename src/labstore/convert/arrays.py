@@ -45,6 +45,7 @@ class NpyStream(io.RawIOBase):
     def __init__(self, array: np.ndarray[Any, Any]) -> None:
         super().__init__()
         contiguous = np.ascontiguousarray(array)  # a copy only if it is not C-ordered already
+        self.array = contiguous
         self._parts = (memoryview(npy_header(contiguous)), contiguous.data.cast("B"))
         self._size = len(self._parts[0]) + len(self._parts[1])
         self._pos = 0
@@ -79,6 +80,28 @@ class NpyStream(io.RawIOBase):
 
     def __len__(self) -> int:
         return self._size
+
+
+class UploadMemo:
+    """A blob store that remembers the arrays it uploaded, so the objects a ``set()``
+    returns share them instead of downloading them again."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+        self.arrays: dict[str, np.ndarray[Any, Any]] = {}
+
+    def put(self, data: Any) -> str:
+        sha = self.blobs.put(data)
+        if isinstance(data, NpyStream):
+            self.arrays[sha] = data.array
+        return sha
+
+    def read(self, sha256: str, start: int | None = None, stop: int | None = None) -> bytes:
+        return self.blobs.read(sha256, start, stop)
+
+    def load(self, value: Mapping[str, Any]) -> np.ndarray[Any, Any]:
+        known = self.arrays.get(str(value["sha256"]))
+        return known if known is not None else load_array(self.blobs, value)
 
 
 def store_array(blobs: BlobStore, array: np.ndarray[Any, Any]) -> dict[str, Any]:

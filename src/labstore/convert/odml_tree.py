@@ -8,7 +8,7 @@ stored as written and restored without resolving them (resolving would copy cont
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import odml
@@ -164,7 +164,13 @@ class OdmlAssembly:
         self.records = records
         self.built: dict[str, Any] = {}
 
-    def root(self) -> Any:
+    def root(self, location: str | None = None) -> Any:
+        """The object at ``location`` (default: the first record), built with its subtree."""
+        if not self.built:
+            self._build()
+        return self.built[location or self.records[0]["location"]]
+
+    def _build(self) -> None:
         by_model: dict[str, list[dict[str, Any]]] = {}
         for record in self.records:
             by_model.setdefault(record["model"].split("/")[1], []).append(record)
@@ -188,7 +194,6 @@ class OdmlAssembly:
             section = self.built.get(record["section"])
             if section is not None:
                 section.append(made)
-        return self.built[self.records[0]["location"]]
 
 
 def _located(made: Any, record: Mapping[str, Any]) -> Any:
@@ -243,6 +248,3 @@ def _property(record: Mapping[str, Any]) -> Any:
         ),
         record,
     )
-
-
-SectionFetcher = Callable[[str], Any]
