@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
+import numpy as np
 import pytest
 
 import labstore
+from tests.integration.test_arrays import npy
 from tests.support.browser import chromium, screenshot
 
 pytestmark = [
@@ -165,3 +168,53 @@ def test_sharing_and_a_private_page_another_user_cannot_reach(visitor, data, ali
     page.click("#logout")
     page.wait_for_selector("form.login")
     assert page.goto(url).status == 404
+
+
+# How many pixels of a canvas are not blank.
+DRAWN_PIXELS = """(selector) => {
+  const canvas = document.querySelector(selector);
+  if (!canvas.width || !canvas.height) return 0;
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let drawn = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) drawn++;
+  return drawn;
+}"""
+
+
+def test_signal_plot_zooms_by_asking_for_the_visible_range(visitor, live_server, alice_session):
+    samples = np.sin(np.arange(200_000) / 300.0)[:, None].astype("<f4")
+    samples[150_000, 0] = 5.0
+    data, ref = npy(samples)
+    assert alice_session.blobs.put(data) == ref["sha256"]
+    token = httpx.post(
+        f"{live_server.url}/api/auth/token",
+        json={"username": "alice", "password": "alice-password"},
+    ).json()["token"]
+    made = httpx.post(
+        f"{live_server.url}/api/ephys/analogsignal",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "name": "lfp", "signal": ref, "units": "mV", "sampling_rate": 1000.0,
+            "sampling_rate_units": "Hz", "t_start": 0.0, "t_start_units": "s",
+        },
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    alice = visitor()
+    alice.log_in("alice", "alice-password")
+    page = alice.page
+    envelopes: list[str] = []
+    page.on("request", lambda r: "/envelope?" in r.url and envelopes.append(r.url))
+    page.goto(f"/objects/{made.json()['location']}")
+    plot = page.locator(".plot[data-field=signal]")
+    plot.locator("text=samples 0 to 200000 of 200000").wait_for()
+    assert plot.get_attribute("data-ready") == "1"
+    assert page.evaluate(DRAWN_PIXELS, ".plot[data-field=signal] canvas") > 1000
+    screenshot(page, "signal")
+    # Zoom in around the middle with the wheel: the page asks for the visible rows only.
+    box = plot.locator("canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -200)
+    plot.locator("text=samples 50000 to 150000 of 200000").wait_for()
+    assert "start=50000" in envelopes[-1] and "stop=150000" in envelopes[-1]
+    assert len(envelopes) == 2

@@ -15,6 +15,7 @@ from labstore.server.blobs import open_storage
 from labstore.server.database import Database
 from labstore.server.errors import install_error_handlers
 from labstore.server.routes import (
+    arrays,
     auth,
     batch,
     blobs,
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.labstore = state
     install_error_handlers(app)
     # Fixed paths first: objects' /api/{pack}/{model} would swallow /api/blobs/...
-    routers = (system, auth, batch, blobs, changes, query, projects, sharing, paths, tags)
+    routers = (system, auth, batch, blobs, changes, query, projects, sharing, paths, tags, arrays)
     for module in (*routers, objects):
         app.include_router(module.router)
     app.include_router(web.router)

@@ -62,5 +62,6 @@ export function title(obj) {
   for (const key of ["name", "nickname", "username", "title"]) {
     if (typeof obj[key] === "string" && obj[key]) return obj[key];
   }
+  if (typeof obj.date === "string") return obj.number ? `${obj.date} #${obj.number}` : obj.date;
   return obj.id;
 }

@@ -49,7 +49,7 @@ export function arrayPlot(location, field, value) {
       if (ticket !== pending) return; // a newer view was asked for meanwhile
       view.data = env;
       draw();
-      status.textContent = `samples ${env.start}–${env.stop} of ${env.length}` +
+      status.textContent = `samples ${env.start} to ${env.stop} of ${env.length}` +
         ` (${env.min.length} points${env.unit ? ", " + env.unit : ""})`;
       box.dataset.ready = "1";
     } catch (err) {
@@ -125,7 +125,12 @@ export function arrayPlot(location, field, value) {
     }
   });
 
-  // Drawn once it is in the page and has a width.
-  requestAnimationFrame(() => show(0, length));
+  // Asked for once the canvas is in the page and has a width (the page is built before it
+  // is shown), and redrawn at each new size.
+  new ResizeObserver(() => {
+    if (!canvas.clientWidth) return;
+    if (view.data) draw();
+    else if (!pending) show(0, length);
+  }).observe(canvas);
   return box;
 }

@@ -25,7 +25,11 @@ export async function models() {
     for (const m of Object.values(byKey)) {
       for (const rel of m.relations) {
         rel.targetKey = rel.target.includes("/") ? rel.target : `${m.pack}/${rel.target}`;
-        byKey[rel.targetKey]?.children.push({ model: m.key, relation: rel.name, plural: rel.plural });
+        // Relations marked not to browse (an odML section to every recording it describes)
+        // would list half the database under one object.
+        if (rel.browse === false) continue;
+        byKey[rel.targetKey]?.children.push(
+          { model: m.key, relation: rel.name, plural: rel.plural || `${m.name}s` });
       }
     }
     state.models = { byKey, common: schema.common_fields, packs: schema.packs };
