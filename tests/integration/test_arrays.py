@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -34,7 +35,7 @@ def bucket_bounds(array: np.ndarray, start: int, stop: int, points: int, channel
     rows = stop - start
     edges = [start + i * rows // points for i in range(points + 1)]
     column = array.reshape(array.shape[0], -1)[:, channel].astype(float)
-    parts = [column[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    parts = [column[a:b] for a, b in pairwise(edges)]
     return [float(p.min()) for p in parts], [float(p.max()) for p in parts]
 
 
