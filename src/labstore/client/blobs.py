@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from labstore.client import downloads, uploads
 from labstore.client.blobcache import BlobCache
 from labstore.client.transport import Transport
+from labstore.client.uploads import Progress
 from labstore.errors import InvalidInput, NotFound, TransportError
 from labstore.schema.blobs import is_sha256
 
 # Bytes read or sent at a time: large enough for throughput, small enough for memory.
 PIECE = 1 << 20
 BlobSource = bytes | bytearray | memoryview | BinaryIO | os.PathLike[str] | str
-# Called with the number of bytes just moved (progress bars).
-Progress = Callable[[int], None]
 
 
 def check_sha256(sha256: str) -> str:
@@ -85,6 +86,9 @@ class BlobClient:
     def put(self, data: BlobSource, progress: Progress | None = None) -> str:
         """Store ``data`` as a blob; returns its sha256.
 
+        Files larger than one chunk go in chunks that resume after an interruption (see
+        :mod:`labstore.client.uploads`).
+
         Args:
             data: Bytes, a binary file object (read from its current position), or a path.
             progress: Called with the number of bytes sent, piece by piece.
@@ -119,6 +123,17 @@ class BlobClient:
         if self.exists(sha256):
             if progress is not None:
                 progress(size)
+            return sha256
+        if size > uploads.CHUNK_SIZE and _has_fileno(handle):
+            uploads.send_chunked(
+                self.transport,
+                handle,
+                start,
+                sha256,
+                size,
+                progress=progress,
+                chunk_size=uploads.CHUNK_SIZE,
+            )
             return sha256
         handle.seek(start)
         self.transport.request(
@@ -173,9 +188,23 @@ class BlobClient:
             with cached.open("rb") as source:
                 _write_verified(sha256, target, iter(lambda: source.read(PIECE), b""), progress)
             return target
+        size = self.size(sha256)
+        if size is None:
+            raise NotFound(f"no blob {sha256}", {"sha256": sha256})
+        if size > downloads.SEGMENT:
+            downloads.download_ranges(self.transport, sha256, size, target, progress=progress)
+            return target
         with self.transport.stream("GET", f"/api/blobs/{sha256}") as response:
             _write_verified(sha256, target, response.iter_bytes(PIECE), progress)
         return target
+
+
+def _has_fileno(handle: BinaryIO) -> bool:
+    try:
+        handle.fileno()
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return False
+    return True
 
 
 def _write_verified(

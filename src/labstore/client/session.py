@@ -20,6 +20,7 @@ import httpx
 from labstore.client import config as cfg
 from labstore.client.blobs import BlobClient
 from labstore.client.cache import ObjectCache
+from labstore.client.files import FilesMixin
 from labstore.client.interfaces import ModelInterface
 from labstore.client.neo_odml import (
     NeoOdmlMixin,
@@ -53,7 +54,7 @@ log = logging.getLogger("labstore.client")
 _PAGE = 1000
 
 
-class Session(NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
+class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
     """A logged-in connection to a labstore server.
 
     Args:

@@ -27,6 +27,7 @@ from labstore.server.routes import (
     sharing,
     system,
     tags,
+    uploads,
     web,
 )
 from labstore.server.settings import Settings
@@ -76,7 +77,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.labstore = state
     install_error_handlers(app)
     # Fixed paths first: objects' /api/{pack}/{model} would swallow /api/blobs/...
-    routers = (system, auth, batch, blobs, changes, query, projects, sharing, paths, tags, arrays)
+    routers = (
+        system,
+        auth,
+        batch,
+        blobs,
+        uploads,
+        changes,
+        query,
+        projects,
+        sharing,
+        paths,
+        tags,
+        arrays,
+    )
     for module in (*routers, objects):
         app.include_router(module.router)
     app.include_router(web.router)

@@ -39,6 +39,12 @@ class Settings:
     storage_url: str = _doc(
         "Where blobs live; empty means DATA_DIR/blobs on local disk", default=""
     )
+    upload_expiry_hours: float = _doc(
+        "How long an unfinished chunked upload is kept after it starts", default=24.0
+    )
+    max_chunk_bytes: int = _doc(
+        "Largest chunk of a chunked upload a client may choose", default=64 * 1024 * 1024
+    )
     token_lifetime_hours: float = _doc("How long a login token lasts", default=24.0 * 30)
     page_size: int = _doc("Objects per page of a listing when the client names none", default=100)
     max_page_size: int = _doc("Largest page a client may ask for", default=1000)

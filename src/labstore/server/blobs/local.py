@@ -8,6 +8,7 @@ write leaves no partial blob under a valid name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,9 @@ from labstore.server.blobs.storage import (
     VerifyingReader,
     check_address,
     clamp_range,
+    file_pieces,
     not_stored,
+    verify_file,
 )
 
 
@@ -63,6 +66,19 @@ class LocalDiskStorage:
                 os.unlink(temporary)
             raise
         return reader.size
+
+    def write_file(self, sha256: str, path: Path) -> int:
+        target = self.path(sha256)
+        size = verify_file(sha256, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)  # the same filesystem: no copy
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            self.write_stream(sha256, file_pieces(path))
+            path.unlink()
+        return size
 
     def open_range(self, sha256: str, start: int, stop: int) -> Iterator[bytes]:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from labstore.errors import InvalidInput, NotFound
@@ -39,6 +40,13 @@ class BlobStorage(Protocol):
 
         Verified and atomic: raises ChecksumMismatch (and stores nothing) when the bytes
         hash to anything else. Writing a blob that exists already is harmless.
+        """
+
+    def write_file(self, sha256: str, path: Path) -> int:
+        """Store the local file ``path`` as blob ``sha256``, verified; returns its length.
+
+        The file is consumed (moved into place where the backend can, else copied and
+        removed). Raises ChecksumMismatch, storing nothing, when it hashes to anything else.
         """
 
     def open_range(self, sha256: str, start: int, stop: int) -> Iterator[bytes]:
@@ -103,3 +111,19 @@ class VerifyingReader:
 def clamp_range(start: int, stop: int, size: int) -> tuple[int, int]:
     """``[start, stop)`` limited to a blob of ``size`` bytes."""
     return max(0, min(start, size)), max(0, min(stop, size))
+
+
+def file_pieces(path: Path, piece: int = READ_PIECE) -> Iterator[bytes]:
+    """The bytes of a local file, piece by piece."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(piece):
+            yield chunk
+
+
+def verify_file(sha256: str, path: Path) -> int:
+    """The length of ``path``. Raises ChecksumMismatch unless it hashes to ``sha256``."""
+    reader = VerifyingReader(sha256, file_pieces(path))
+    for _ in reader:
+        pass
+    reader.verify()
+    return reader.size
