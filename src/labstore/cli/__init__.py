@@ -26,7 +26,7 @@ def main() -> None:
 
 
 # Imported for their side effect of registering commands on ``main``.
-_COMMAND_MODULES = ("server", "account", "files")
+_COMMAND_MODULES = ("server", "account", "files", "ephys")
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"labstore.cli.{_name}")
 
