@@ -5,12 +5,14 @@
     LabstoreError
      ├── ConfigError            bad or missing client options, unreadable config file
      ├── InvalidInput           400: a request or argument the schema rejects
-     │    └── QueryValidationError   400: a filter or query naming an unknown model, field or lookup
+     │    ├── QueryValidationError   400: a filter or query naming an unknown model, field or lookup
+     │    └── IdempotencyKeyReused   422: an Idempotency-Key sent again with a different request
      ├── AuthenticationError    401: no, bad, expired or revoked credentials
      ├── PermissionDenied       403: authenticated, but not allowed to do this
      ├── NotFound               404: no such object, or one the caller may not see
      ├── Conflict               409: the object collides with the server's state
-     │    └── VersionConflict   412: If-Match named a version the server has moved past
+     │    ├── VersionConflict   412: If-Match named a version the server has moved past
+     │    └── RequestInProgress 409: the first request with this Idempotency-Key still runs
      ├── ForbiddenRequest       a request from a session that may not make any
      ├── OfflineError           the server cannot be reached
      ├── TransportError         the HTTP exchange itself failed (timeouts, resets, bad answers)
@@ -31,12 +33,14 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "ForbiddenRequest",
+    "IdempotencyKeyReused",
     "InvalidInput",
     "LabstoreError",
     "NotFound",
     "OfflineError",
     "PermissionDenied",
     "QueryValidationError",
+    "RequestInProgress",
     "ServerError",
     "TransportError",
     "VersionConflict",
@@ -92,6 +96,14 @@ class QueryValidationError(InvalidInput):
         return str(self.details.get("path", ""))
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """The key was first used for another request (method, path or body); a new request needs a
+    new key."""
+
+    code = "idempotency_key_reused"
+    status = 422
+
+
 class AuthenticationError(LabstoreError):
     code = "authentication_failed"
     status = 401
@@ -117,6 +129,14 @@ class VersionConflict(Conflict):
 
     code = "version_conflict"
     status = 412
+
+
+class RequestInProgress(Conflict):
+    """A retry arrived while the first request with its key was still running; retry later
+    (the answer carries ``Retry-After``). The client's transport does so by itself."""
+
+    code = "request_in_progress"
+    status = 409
 
 
 class ForbiddenRequest(LabstoreError):

@@ -135,12 +135,13 @@ class BlobClient:
                 chunk_size=uploads.CHUNK_SIZE,
             )
             return sha256
-        handle.seek(start)
+
+        def body() -> Iterator[bytes]:
+            handle.seek(start)  # from the start again on each attempt: retries send it whole
+            return pieces(handle, size, progress)
+
         self.transport.request(
-            "PUT",
-            f"/api/blobs/{sha256}",
-            content=pieces(handle, size, progress),
-            headers={"Content-Length": str(size)},
+            "PUT", f"/api/blobs/{sha256}", content=body, headers={"Content-Length": str(size)}
         )
         return sha256
 

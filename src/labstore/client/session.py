@@ -32,6 +32,7 @@ from labstore.client.offline import MODES, OfflineMixin
 from labstore.client.organize import OrganizeMixin
 from labstore.client.rest import RestMixin
 from labstore.client.results import ResultList
+from labstore.client.retries import RetryPolicy
 from labstore.client.store import read_registry
 from labstore.client.transport import Transport
 from labstore.errors import (
@@ -59,9 +60,11 @@ class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
 
     Args:
         options: ``location`` (server URL), ``username``, ``password``, ``cache_dir``, and
-            optionally ``token``, ``profile``, ``project``, ``request_timeout``, ``retry``,
-            ``backoff``, ``retry_timeout``. Missing options come from ``LABSTORE_*``
-            environment variables, then the config file's profile.
+            optionally ``token``, ``profile``, ``project``, ``request_timeout`` (seconds per
+            attempt), ``retry`` (``{status: retries}``; status 0 means no answer),
+            ``backoff`` (``{status: (base_s, cap_s)}``), ``retry_timeout`` (seconds for all
+            attempts of a request). Missing options come from ``LABSTORE_*`` environment
+            variables, then the config file's profile.
         file_name: The config file (default: ``config.toml`` in the user config directory).
         persist_options: Write the options, except password and token, to the config file.
         mode: ``remote`` (the default with a location: every query asks the server),
@@ -99,7 +102,7 @@ class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
             )
         self._transport = Transport(
             location or "http://offline.invalid",
-            timeout=float(self._options["request_timeout"]),
+            policy=RetryPolicy.from_options(self._options),
             transport=transport,
         )
         if self.mode == "local":

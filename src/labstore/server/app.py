@@ -14,6 +14,7 @@ from labstore.server.auth import Accounts
 from labstore.server.blobs import open_storage
 from labstore.server.database import Database
 from labstore.server.errors import install_error_handlers
+from labstore.server.idempotency import IdempotencyMiddleware
 from labstore.server.routes import (
     arrays,
     auth,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="labstore", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.labstore = state
     install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware, state=state)
     # Fixed paths first: objects' /api/{pack}/{model} would swallow /api/blobs/...
     routers = (
         system,

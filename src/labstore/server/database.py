@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, Table
 
 from labstore.query.compile import Compiler, Visible
 from labstore.schema.registry import Registry
-from labstore.server import changes
+from labstore.server import changes, idempotency
 from labstore.store.engine import create_store_engine, write_transaction
 from labstore.store.tables import StoreTables
 
@@ -29,14 +29,21 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction whose changes enter the change feed as it commits."""
+        """A write transaction whose changes enter the change feed as it commits.
+
+        A request sent with an Idempotency-Key claims its key in the same transaction, so the
+        key is remembered exactly when the write is (see :mod:`labstore.server.idempotency`).
+        """
         with write_transaction(self.engine) as conn:
+            key = idempotency.claim(conn, self.table("idempotency_key"))
             try:
                 yield conn
             except BaseException:
                 changes.discard(conn)
+                idempotency.settle(key, committed=False)
                 raise
             changes.flush(conn, self)
+        idempotency.settle(key, committed=True)
 
     def compiler(self, visible: Visible | None = None) -> Compiler:
         return Compiler(self.registry, self.tables, visible)

@@ -50,6 +50,15 @@ class Settings:
     max_page_size: int = _doc("Largest page a client may ask for", default=1000)
     max_subtree: int = _doc("Most objects a recursive get returns", default=200_000)
     max_batch: int = _doc("Most objects in one batch request", default=10_000)
+    idempotency_key_hours: float = _doc(
+        "How long the answer to a write sent with an Idempotency-Key is kept for its retries",
+        default=24.0,
+    )
+    idempotency_wait_seconds: float = _doc(
+        "How long a retry waits for the first request with its key to finish before it is "
+        "told to try again later",
+        default=10.0,
+    )
     argon2_time_cost: int = _doc("argon2 passes when hashing passwords", default=3)
     argon2_memory_kib: int = _doc("argon2 memory per hash, KiB", default=65536)
     auto_migrate: bool = _doc(

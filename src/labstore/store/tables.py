@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -158,6 +159,7 @@ class StoreTables:
 
 
 MODEL_KEY_LENGTH = 64
+IDEMPOTENCY_KEY_LENGTH = 255
 
 
 def add_shared_tables(metadata: MetaData) -> None:
@@ -250,6 +252,20 @@ def add_server_tables(metadata: MetaData, users: Table) -> None:
         Column("value", Text, nullable=False),
     )
     add_blob_tables(metadata)
+    # Idempotency keys: a write sent with ``Idempotency-Key`` is remembered with its answer, so
+    # a retry gets that answer instead of a second object (see server/idempotency.py). The row
+    # is inserted in the write's own transaction; ``status`` stays NULL until the answer is in.
+    Table(
+        "idempotency_key",
+        metadata,
+        Column("username", text_type(NAME_LENGTH), primary_key=True),
+        Column("key", String(IDEMPOTENCY_KEY_LENGTH), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),  # sha256 of method, path, body
+        Column("created", UTCDateTime(), nullable=False, index=True),
+        Column("status", SmallInteger, nullable=True),
+        Column("headers", JSON, nullable=True),
+        Column("body", LargeBinary, nullable=True),
+    )
     Table(
         "project_member",
         metadata,

@@ -1,0 +1,351 @@
+"""Idempotency keys: a retried write answers as its first attempt did and never runs twice.
+
+A client sends ``Idempotency-Key: <key>`` with a write (POST, PUT, PATCH, DELETE). The key is
+remembered per user with the request's fingerprint (method, path with query, sha256 of the
+body) and, once it is ready, the answer (status, body and the headers that matter):
+
+- The first request claims the key by inserting its row as the first statement of its write
+  transaction (:func:`claim`, called by ``Database.write``), so the row exists if and only if
+  the write committed. A request that fails changes nothing and leaves no key behind: its
+  retry simply runs again.
+- A retry with the same key and fingerprint gets the stored answer, marked
+  ``Idempotent-Replayed: true``; while the first is still running it waits for that answer.
+  A concurrent duplicate that got past the look-up fails on the key's uniqueness inside its
+  own transaction (before it wrote anything) and then waits the same way.
+- The same key with another request is a 422 naming the problem.
+- Keys expire after the ``idempotency_key_hours`` setting.
+
+Requests that write nothing (a query sent by POST, a refused write) leave no row. Anonymous
+requests and logins are never remembered: a stored answer to a login would be a token kept in
+the clear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Row, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from labstore.errors import (
+    AuthenticationError,
+    IdempotencyKeyReused,
+    InvalidInput,
+    LabstoreError,
+    RequestInProgress,
+    ServerError,
+)
+from labstore.server.errors import error_response
+from labstore.store.engine import read_transaction, write_transaction
+from labstore.store.records import utcnow
+from labstore.store.tables import IDEMPOTENCY_KEY_LENGTH
+
+if TYPE_CHECKING:  # the app state holds the database that calls claim(): no cycle at run time
+    from labstore.server.state import AppState
+
+log = logging.getLogger("labstore.server.idempotency")
+
+KEY_HEADER = "idempotency-key"
+REPLAYED_HEADER = "idempotent-replayed"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Headers a replay must repeat; the rest (date, length, server) are made anew.
+KEPT_HEADERS = frozenset({"content-type", "etag", "location"})
+# Paths whose answers are never stored (a login answers a token).
+NEVER_REMEMBERED = ("/api/auth/",)
+_POLL_SECONDS = 0.05
+_PURGE_EVERY_SECONDS = 60.0
+
+
+@dataclass
+class PendingKey:
+    """A key this request will claim with its first write transaction."""
+
+    username: str
+    key: str
+    fingerprint: str
+    # "open": not claimed yet; "claiming": inside the transaction that inserted the row;
+    # "committed": that transaction committed, so the answer must be stored.
+    state: str = "open"
+    committed_at: float = field(default=0.0)
+
+
+_pending: ContextVar[PendingKey | None] = ContextVar("labstore_idempotency_key", default=None)
+
+
+class DuplicateKey(Exception):
+    """Another request holding the same key committed first; this one must replay its answer.
+
+    Deliberately not a LabstoreError: it must pass the error handlers and reach the middleware.
+    """
+
+
+def claim(conn: Connection, table: Table) -> PendingKey | None:
+    """Insert this request's key row as the first statement of a write transaction.
+
+    Returns the claimed key (give it to :func:`settle`), or None when the request has no key
+    or claimed it already.
+
+    Raises:
+        DuplicateKey: A request with the same key committed first.
+    """
+    pending = _pending.get()
+    if pending is None or pending.state != "open":
+        return None
+    try:
+        conn.execute(
+            insert(table).values(
+                username=pending.username,
+                key=pending.key,
+                fingerprint=pending.fingerprint,
+                created=utcnow(),
+            )
+        )
+    except IntegrityError:
+        raise DuplicateKey(pending.key) from None
+    pending.state = "claiming"
+    return pending
+
+
+def settle(pending: PendingKey | None, *, committed: bool) -> None:
+    """Record how the transaction that claimed a key ended."""
+    if pending is not None:
+        pending.state = "committed" if committed else "open"
+
+
+def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    text = f"{method} {path}?{query.decode('latin-1')}\n{hashlib.sha256(body).hexdigest()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_key(key: str) -> None:
+    """Raises InvalidInput unless the key is 1 to 255 visible ASCII characters."""
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
+        raise InvalidInput(
+            f"Idempotency-Key: expected 1 to {IDEMPOTENCY_KEY_LENGTH} visible ASCII characters "
+            "(a UUID is a good key)",
+            {"path": "Idempotency-Key"},
+        )
+
+
+class KeyStore:
+    """The rows of ``idempotency_key``: look-up, answers, expiry."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.table = state.db.table("idempotency_key")
+        self._purged = 0.0
+
+    @property
+    def lifetime(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.state.settings.idempotency_key_hours)
+
+    def username(self, token: str) -> str | None:
+        """Whose token this is, or None when it is not valid (the app will say why)."""
+        try:
+            with read_transaction(self.state.db.engine) as conn:
+                return self.state.accounts.resolve(conn, token).username
+        except AuthenticationError:
+            return None
+
+    def lookup(self, username: str, key: str) -> Row[Any] | None:
+        """The key's row, unless it has expired (an expired row is deleted)."""
+        where = (self.table.c.username == username) & (self.table.c.key == key)
+        with read_transaction(self.state.db.engine) as conn:
+            row = conn.execute(select(self.table).where(where)).first()
+        if row is not None and row.created < utcnow() - self.lifetime:
+            with write_transaction(self.state.db.engine) as conn:
+                conn.execute(delete(self.table).where(where, self.table.c.created == row.created))
+            return None
+        return row
+
+    def save(self, pending: PendingKey, status: int, headers: list[list[str]], body: bytes) -> None:
+        """Keep the answer of the request that claimed the key; purge expired keys now and
+        then."""
+        with write_transaction(self.state.db.engine) as conn:
+            conn.execute(
+                update(self.table)
+                .where(self.table.c.username == pending.username, self.table.c.key == pending.key)
+                .values(status=status, headers=headers, body=body)
+            )
+            if time.monotonic() - self._purged > _PURGE_EVERY_SECONDS:
+                self._purged = time.monotonic()
+                cutoff = utcnow() - self.lifetime
+                conn.execute(delete(self.table).where(self.table.c.created < cutoff))
+
+
+def _bearer(headers: Headers) -> str | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body read already, then the real channel."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class _Recorder:
+    """Forwards the app's answer, holding it back to store it first when the key was claimed:
+    a client must never receive an answer whose key has not been completed."""
+
+    def __init__(self, send: Send, pending: PendingKey, store: KeyStore) -> None:
+        self.send = send
+        self.pending = pending
+        self.store = store
+        self.started = False
+        self.start: Message | None = None
+        self.body: list[bytes] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            if self.pending.state == "committed":
+                self.start = message
+                return
+        elif message["type"] == "http.response.body" and self.start is not None:
+            self.body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(self.body)
+            await run_in_threadpool(
+                self.store.save, self.pending, self.start["status"], self._kept(), body
+            )
+            await self.send(self.start)
+            await self.send({"type": "http.response.body", "body": body})
+            return
+        await self.send(message)
+
+    def _kept(self) -> list[list[str]]:
+        assert self.start is not None
+        return [
+            [name.decode("latin-1"), value.decode("latin-1")]
+            for name, value in self.start.get("headers", [])
+            if name.decode("latin-1").lower() in KEPT_HEADERS
+        ]
+
+
+class IdempotencyMiddleware:
+    """ASGI middleware answering retried writes from their stored first answers."""
+
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.store = KeyStore(state)
+        self.wait_seconds = state.settings.idempotency_wait_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = headers.get(KEY_HEADER)
+        token = _bearer(headers)
+        path: str = scope["path"]
+        if key is None or token is None or path.startswith(NEVER_REMEMBERED):
+            await self.app(scope, receive, send)
+            return
+        try:
+            check_key(key)
+        except InvalidInput as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        username = await run_in_threadpool(self.store.username, token)
+        if username is None:
+            await self.app(scope, receive, send)  # refused there, with the reason
+            return
+        body = await _read_body(receive)
+        pending = PendingKey(
+            username, key, fingerprint(scope["method"], path, scope["query_string"], body)
+        )
+        if await run_in_threadpool(self.store.lookup, username, key) is not None:
+            await self._replay(pending, scope, receive, send)
+            return
+        recorder = _Recorder(send, pending, self.store)
+        reset = _pending.set(pending)
+        try:
+            await self.app(scope, _replaying(body, receive), recorder)
+        except DuplicateKey:
+            await self._replay(pending, scope, receive, send)
+        except Exception:
+            if pending.state == "committed" and not recorder.started:
+                # The write is in; its answer is the failure the client is about to get.
+                failure = ServerError("the server failed after the write; see its log")
+                await run_in_threadpool(
+                    self.store.save,
+                    pending,
+                    failure.status,
+                    [["content-type", "application/json"]],
+                    json.dumps(failure.envelope()).encode(),
+                )
+            raise
+        finally:
+            _pending.reset(reset)
+
+    async def _replay(
+        self, pending: PendingKey, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Answer as the first request with this key did, waiting for it if it still runs."""
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            row = await run_in_threadpool(self.store.lookup, pending.username, pending.key)
+            if row is not None and row.fingerprint != pending.fingerprint:
+                error: LabstoreError = IdempotencyKeyReused(
+                    f"Idempotency-Key {pending.key!r} was first sent with another request "
+                    "(method, path or body); send a new key with a new request",
+                    {"path": "Idempotency-Key"},
+                )
+                await error_response(error)(scope, receive, send)
+                return
+            if row is not None and row.status is not None:
+                log.info("replaying the answer to key %r of %s", pending.key, pending.username)
+                body = bytes(row.body or b"")
+                stored = [
+                    (str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in row.headers
+                ]
+                stored += [
+                    (b"content-length", str(len(body)).encode()),
+                    (REPLAYED_HEADER.encode(), b"true"),
+                ]
+                await send({"type": "http.response.start", "status": row.status, "headers": stored})
+                await send({"type": "http.response.body", "body": body})
+                return
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(_POLL_SECONDS)
+        error = RequestInProgress(
+            f"the first request with Idempotency-Key {pending.key!r} has not finished; retry later",
+            {"path": "Idempotency-Key"},
+        )
+        response = error_response(error)
+        response.headers["Retry-After"] = "1"
+        await response(scope, receive, send)
