@@ -86,6 +86,20 @@ async def read_message(
     return Message(head, await _read_body(reader, headers))
 
 
+def _unchunked(message: Message, headers: dict[str, str]) -> bytes:
+    """The body's bytes without chunked framing."""
+    if "chunked" not in headers.get("transfer-encoding", "").lower():
+        return message.body
+    out, rest = [], message.body
+    while True:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(rest[:size])
+        rest = rest[size + 2 :]
+
+
 def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with a TCP reset (SO_LINGER 0), as a crashed peer or a middlebox would."""
     sock = writer.get_extra_info("socket")
@@ -109,6 +123,7 @@ class FaultProxy:
     relayed: int = 0
     # The head of every request read, in order (to check what clients sent, e.g. their keys).
     heads: list[bytes] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
     listen_port: int = 0
     _rng: random.Random = field(init=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
@@ -190,6 +205,7 @@ class FaultProxy:
         try:
             while (request := await read_message(reader)) is not None:
                 self.heads.append(request.head)
+                self.bodies.append(_unchunked(request, _headers(request.head)))
                 fault = self._draw()
                 if fault is not None:
                     self.injected[fault] += 1
@@ -226,6 +242,10 @@ class FaultProxy:
                 writer.write(answer.raw)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            writer.transport.abort()
+        except asyncio.CancelledError:
+            # The proxy is stopping. Ending normally, not cancelled, spares asyncio's stream
+            # callback a CancelledError it would print (Python 3.11).
             writer.transport.abort()
         finally:
             if upstream is not None:

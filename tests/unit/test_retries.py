@@ -225,3 +225,16 @@ def test_failed_requests_are_logged_with_headers_and_the_token_masked(
 def test_masked_headers_keep_the_scheme_only() -> None:
     shown = masked_headers({"Authorization": "Bearer abc", "Cookie": "a=b", "Accept": "*/*"})
     assert shown == {"Authorization": "Bearer ***", "Cookie": "***", "Accept": "*/*"}
+
+
+def test_a_body_given_as_a_function_is_sent_afresh_and_one_shot_pieces_never_again(
+    always_503: FaultProxy, clock: FakeClock
+) -> None:
+    transport = transport_to(always_503.url, clock, retry={503: 2})
+    with pytest.raises(OfflineError):
+        transport.request("PUT", "/api/blobs/x", content=lambda: iter([b"abc", b"def"]))
+    assert always_503.requests == 3
+    assert always_503.bodies == [b"abcdef"] * 3
+    with pytest.raises(OfflineError):
+        transport.request("PUT", "/api/blobs/y", content=iter([b"abc"]))
+    assert always_503.requests == 4  # consumed pieces cannot be sent again

@@ -46,7 +46,11 @@ def build_state(settings: Settings) -> AppState:
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = builtin_registry()
-    db = Database(settings.effective_database_url, registry)
+    db = Database(
+        settings.effective_database_url,
+        registry,
+        idempotency_key_hours=settings.idempotency_key_hours,
+    )
     try:
         if settings.auto_migrate:
             migrate.upgrade(db.engine)

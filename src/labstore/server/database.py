@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,8 +18,11 @@ from labstore.store.tables import StoreTables
 class Database:
     """Everything that talks to the database, built once per app."""
 
-    def __init__(self, url: str, registry: Registry) -> None:
+    def __init__(
+        self, url: str, registry: Registry, *, idempotency_key_hours: float = 24.0
+    ) -> None:
         self.url = url
+        self.idempotency_lifetime = dt.timedelta(hours=idempotency_key_hours)
         self.registry = registry
         self.engine: Engine = create_store_engine(url)
         self.tables = StoreTables(registry, server_tables=True)
@@ -35,7 +39,7 @@ class Database:
         key is remembered exactly when the write is (see :mod:`labstore.server.idempotency`).
         """
         with write_transaction(self.engine) as conn:
-            key = idempotency.claim(conn, self.table("idempotency_key"))
+            key = idempotency.claim(conn, self.table("idempotency_key"), self.idempotency_lifetime)
             try:
                 yield conn
             except BaseException:

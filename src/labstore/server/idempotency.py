@@ -8,10 +8,11 @@ body) and, once it is ready, the answer (status, body and the headers that matte
   transaction (:func:`claim`, called by ``Database.write``), so the row exists if and only if
   the write committed. A request that fails changes nothing and leaves no key behind: its
   retry simply runs again.
-- A retry with the same key and fingerprint gets the stored answer, marked
-  ``Idempotent-Replayed: true``; while the first is still running it waits for that answer.
-  A concurrent duplicate that got past the look-up fails on the key's uniqueness inside its
-  own transaction (before it wrote anything) and then waits the same way.
+- A retry of a request that went through, or a duplicate racing it, fails on the key's
+  uniqueness in that same first statement, before it has written anything; it then answers
+  with the stored answer, marked ``Idempotent-Replayed: true``, waiting for it while the first
+  request is still running. (No look-up runs before the request: most keyed writes are first
+  attempts, and they pay only for the one insert and for storing their answer.)
 - The same key with another request is a 422 naming the problem.
 - Keys expire after the ``idempotency_key_hours`` setting.
 
@@ -29,7 +30,7 @@ import json
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, Table, delete, insert, select, update
@@ -39,7 +40,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labstore.errors import (
-    AuthenticationError,
     IdempotencyKeyReused,
     InvalidInput,
     LabstoreError,
@@ -71,13 +71,13 @@ _PURGE_EVERY_SECONDS = 60.0
 class PendingKey:
     """A key this request will claim with its first write transaction."""
 
-    username: str
     key: str
     fingerprint: str
+    # Whose key: set when the request's credentials are checked (:func:`bind_user`).
+    username: str | None = None
     # "open": not claimed yet; "claiming": inside the transaction that inserted the row;
     # "committed": that transaction committed, so the answer must be stored.
     state: str = "open"
-    committed_at: float = field(default=0.0)
 
 
 _pending: ContextVar[PendingKey | None] = ContextVar("labstore_idempotency_key", default=None)
@@ -90,25 +90,39 @@ class DuplicateKey(Exception):
     """
 
 
-def claim(conn: Connection, table: Table) -> PendingKey | None:
-    """Insert this request's key row as the first statement of a write transaction.
+def bind_user(username: str) -> None:
+    """Note whose request this is (called where credentials are checked); keys are per user."""
+    pending = _pending.get()
+    if pending is not None:
+        pending.username = username
 
-    Returns the claimed key (give it to :func:`settle`), or None when the request has no key
-    or claimed it already.
+
+def claim(conn: Connection, table: Table, lifetime: dt.timedelta) -> PendingKey | None:
+    """Insert this request's key row as the first statements of a write transaction.
+
+    There is no look-up before the request runs: a retry of a request that went through
+    fails here, on the key's uniqueness, before it has written anything, and then replays.
+    An expired row of the same key is removed first, so the key can be used afresh.
+
+    Returns the claimed key (give it to :func:`settle`), or None when the request has no key,
+    no user, or claimed it already.
 
     Raises:
         DuplicateKey: A request with the same key committed first.
     """
     pending = _pending.get()
-    if pending is None or pending.state != "open":
+    if pending is None or pending.username is None or pending.state != "open":
         return None
+    now = utcnow()
+    mine = (table.c.username == pending.username) & (table.c.key == pending.key)
+    conn.execute(delete(table).where(mine, table.c.created < now - lifetime))
     try:
         conn.execute(
             insert(table).values(
                 username=pending.username,
                 key=pending.key,
                 fingerprint=pending.fingerprint,
-                created=utcnow(),
+                created=now,
             )
         )
     except IntegrityError:
@@ -150,24 +164,12 @@ class KeyStore:
     def lifetime(self) -> dt.timedelta:
         return dt.timedelta(hours=self.state.settings.idempotency_key_hours)
 
-    def username(self, token: str) -> str | None:
-        """Whose token this is, or None when it is not valid (the app will say why)."""
-        try:
-            with read_transaction(self.state.db.engine) as conn:
-                return self.state.accounts.resolve(conn, token).username
-        except AuthenticationError:
-            return None
-
     def lookup(self, username: str, key: str) -> Row[Any] | None:
-        """The key's row, unless it has expired (an expired row is deleted)."""
+        """The key's row, unless it has expired."""
         where = (self.table.c.username == username) & (self.table.c.key == key)
         with read_transaction(self.state.db.engine) as conn:
             row = conn.execute(select(self.table).where(where)).first()
-        if row is not None and row.created < utcnow() - self.lifetime:
-            with write_transaction(self.state.db.engine) as conn:
-                conn.execute(delete(self.table).where(where, self.table.c.created == row.created))
-            return None
-        return row
+        return None if row is None or row.created < utcnow() - self.lifetime else row
 
     def save(self, pending: PendingKey, status: int, headers: list[list[str]], body: bytes) -> None:
         """Keep the answer of the request that claimed the key; purge expired keys now and
@@ -182,11 +184,6 @@ class KeyStore:
                 self._purged = time.monotonic()
                 cutoff = utcnow() - self.lifetime
                 conn.execute(delete(self.table).where(self.table.c.created < cutoff))
-
-
-def _bearer(headers: Headers) -> str | None:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -269,9 +266,8 @@ class IdempotencyMiddleware:
             return
         headers = Headers(scope=scope)
         key = headers.get(KEY_HEADER)
-        token = _bearer(headers)
         path: str = scope["path"]
-        if key is None or token is None or path.startswith(NEVER_REMEMBERED):
+        if key is None or "authorization" not in headers or path.startswith(NEVER_REMEMBERED):
             await self.app(scope, receive, send)
             return
         try:
@@ -279,17 +275,8 @@ class IdempotencyMiddleware:
         except InvalidInput as exc:
             await error_response(exc)(scope, receive, send)
             return
-        username = await run_in_threadpool(self.store.username, token)
-        if username is None:
-            await self.app(scope, receive, send)  # refused there, with the reason
-            return
         body = await _read_body(receive)
-        pending = PendingKey(
-            username, key, fingerprint(scope["method"], path, scope["query_string"], body)
-        )
-        if await run_in_threadpool(self.store.lookup, username, key) is not None:
-            await self._replay(pending, scope, receive, send)
-            return
+        pending = PendingKey(key, fingerprint(scope["method"], path, scope["query_string"], body))
         recorder = _Recorder(send, pending, self.store)
         reset = _pending.set(pending)
         try:
@@ -315,6 +302,7 @@ class IdempotencyMiddleware:
         self, pending: PendingKey, scope: Scope, receive: Receive, send: Send
     ) -> None:
         """Answer as the first request with this key did, waiting for it if it still runs."""
+        assert pending.username is not None  # it claimed, or tried to
         deadline = time.monotonic() + self.wait_seconds
         while True:
             row = await run_in_threadpool(self.store.lookup, pending.username, pending.key)

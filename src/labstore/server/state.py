@@ -9,6 +9,7 @@ from fastapi import Body, Depends, Request
 
 from labstore.errors import AuthenticationError, PermissionDenied
 from labstore.schema.registry import Registry
+from labstore.server import idempotency
 from labstore.server.auth import ANONYMOUS, Accounts, Principal
 from labstore.server.blobs.storage import BlobStorage
 from labstore.server.database import Database
@@ -80,7 +81,9 @@ def current_principal(request: Request, state: StateDep) -> Principal:
             "log in first: send 'Authorization: Bearer <token>' (POST /api/auth/token gives one)"
         )
     with read_transaction(state.db.engine) as conn:
-        return state.accounts.resolve(conn, token)
+        principal = state.accounts.resolve(conn, token)
+    idempotency.bind_user(principal.username)  # an Idempotency-Key belongs to its user
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
