@@ -30,7 +30,7 @@ import json
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, Table, delete, insert, select, update
@@ -72,12 +72,21 @@ class PendingKey:
     """A key this request will claim with its first write transaction."""
 
     key: str
-    fingerprint: str
+    request_line: str  # method, path and query
     # Whose key: set when the request's credentials are checked (:func:`bind_user`).
     username: str | None = None
     # "open": not claimed yet; "claiming": inside the transaction that inserted the row;
     # "committed": that transaction committed, so the answer must be stored.
     state: str = "open"
+    # The body's hash, fed as the app reads the body (a large upload is never held whole).
+    body_hash: Any = field(default_factory=hashlib.sha256)
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes two requests the same: method, path, query and body. Every route reads
+        its body before it writes, so the hash is the whole body's when the key is claimed."""
+        text = f"{self.request_line}\n{self.body_hash.hexdigest()}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 _pending: ContextVar[PendingKey | None] = ContextVar("labstore_idempotency_key", default=None)
@@ -137,11 +146,6 @@ def settle(pending: PendingKey | None, *, committed: bool) -> None:
         pending.state = "committed" if committed else "open"
 
 
-def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
-    text = f"{method} {path}?{query.decode('latin-1')}\n{hashlib.sha256(body).hexdigest()}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def check_key(key: str) -> None:
     """Raises InvalidInput unless the key is 1 to 255 visible ASCII characters."""
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
@@ -186,30 +190,16 @@ class KeyStore:
                 conn.execute(delete(self.table).where(self.table.c.created < cutoff))
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
+def _hashing(receive: Receive, pending: PendingKey) -> Receive:
+    """The app's receive, feeding the body to the key's fingerprint as it passes."""
+
+    async def receive_and_hash() -> Message:
         message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+        if message["type"] == "http.request":
+            pending.body_hash.update(message.get("body", b""))
+        return message
 
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands the app the body read already, then the real channel."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+    return receive_and_hash
 
 
 class _Recorder:
@@ -267,7 +257,7 @@ class IdempotencyMiddleware:
         headers = Headers(scope=scope)
         key = headers.get(KEY_HEADER)
         path: str = scope["path"]
-        if key is None or "authorization" not in headers or path.startswith(NEVER_REMEMBERED):
+        if key is None or path.startswith(NEVER_REMEMBERED):
             await self.app(scope, receive, send)
             return
         try:
@@ -275,12 +265,12 @@ class IdempotencyMiddleware:
         except InvalidInput as exc:
             await error_response(exc)(scope, receive, send)
             return
-        body = await _read_body(receive)
-        pending = PendingKey(key, fingerprint(scope["method"], path, scope["query_string"], body))
+        query = scope["query_string"].decode("latin-1")
+        pending = PendingKey(key, f"{scope['method']} {path}?{query}")
         recorder = _Recorder(send, pending, self.store)
         reset = _pending.set(pending)
         try:
-            await self.app(scope, _replaying(body, receive), recorder)
+            await self.app(scope, _hashing(receive, pending), recorder)
         except DuplicateKey:
             await self._replay(pending, scope, receive, send)
         except Exception:
