@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -23,10 +22,10 @@ import httpx
 import pytest
 
 import labstore
+from tests.e2e.test_readme import quickstart_code
 from tests.support.faultproxy import FAULTS, FaultProxy
 from tests.support.live import LiveServer
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 CREATES = 1000
 THREADS = 4
 # Small waits keep the run short; large budgets make a give-up vanishingly unlikely
@@ -149,13 +148,9 @@ def test_a_stall_past_retry_timeout_gives_up(live_server: LiveServer, tmp_path: 
 
 
 def test_the_readme_example_runs_through_faults(live_server: LiveServer, tmp_path: Path) -> None:
-    text = README.read_text()
-    section = text[text.index("## Flaky networks") :]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match, "the README's section on flaky networks has no python block"
     with FaultProxy(port=live_server.port, rate=0.5, seed=11, stall_seconds=1.5) as proxy:
         code = (
-            match.group(1)
+            quickstart_code("## Flaky networks")
             .replace("http://127.0.0.1:8000", proxy.url)
             .replace('"demo-password"', '"alice-password"')
             .replace('"demo"', '"alice"')
