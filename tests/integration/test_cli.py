@@ -236,6 +236,8 @@ def test_every_command_has_help_with_its_example(runner: CliRunner) -> None:
             assert "Example" in result.stdout, (path, result.stdout)
             with_example.add(" ".join(path))
     assert {"", "serve", "db upgrade", "user add", "project add", "demo", "login"} <= (with_example)
+    client = {"ls", "stat", "get", "search", "query", "share", "tag", "sync"}
+    assert client <= with_example
 
 
 def test_demo_creates_data_once(runner: CliRunner, data_dir: Path, app_for: Any) -> None:

@@ -26,7 +26,7 @@ def main() -> None:
 
 
 # Imported for their side effect of registering commands on ``main``.
-_COMMAND_MODULES = ("server", "account", "files", "ephys")
+_COMMAND_MODULES = ("server", "account", "files", "ephys", "browse", "organize")
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"labstore.cli.{_name}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from labstore.cli import main
-from labstore.cli.common import clear_errors, config_option
+from labstore.cli.common import clear_errors, client_session, config_option, profile_option
 
 
 @main.command("login")
@@ -42,7 +42,7 @@ def whoami(file_name: Path | None) -> None:
 @main.command("export-one-cache")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @config_option
-@click.option("--profile", default=None, help="Profile of the config file to use.")
+@profile_option
 @click.option("--offline", is_flag=True, help="Export the local store as it is, without syncing.")
 @clear_errors
 def export_one_cache_command(
@@ -60,11 +60,9 @@ def export_one_cache_command(
       labstore export-one-cache ~/one-cache --profile lab
     """
     from labstore.client.one_export import export_one_cache
-    from labstore.client.session import Session
     from labstore.errors import ConfigError
 
-    options = {"profile": profile} if profile else None
-    with Session(options, file_name=file_name, mode="local" if offline else None) as session:
+    with client_session(file_name, profile, "local" if offline else None) as session:
         store = session.local_store
         if store is None:
             raise ConfigError("export-one-cache needs a local store: set the cache_dir option")

@@ -13,6 +13,7 @@ import click
 from labstore.errors import LabstoreError
 
 if TYPE_CHECKING:
+    from labstore.client.session import Session
     from labstore.server.state import AppState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,3 +56,20 @@ config_option = click.option(
     default=None,
     help="Config file (default: the user config dir).",
 )
+
+
+profile_option = click.option(
+    "--profile",
+    envvar="LABSTORE_PROFILE",
+    default=None,
+    help="Profile of the config file to use. [env: LABSTORE_PROFILE]",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON, not text.")
+
+
+def client_session(file_name: Path | None, profile: str | None, mode: str | None = None) -> Session:
+    """A Session from the same option layers as ``labstore.Session()`` (arguments, then
+    ``LABSTORE_*`` variables, then the config file's profile)."""
+    from labstore.client.session import Session
+
+    return Session({"profile": profile} if profile else None, file_name=file_name, mode=mode)
