@@ -21,6 +21,7 @@ from labstore.cli.common import (
     json_option,
     profile_option,
 )
+from labstore.cli.files import progress_bar
 from labstore.cli.output import echo_json, echo_object, echo_objects, echo_table
 from labstore.errors import InvalidInput
 
@@ -126,11 +127,12 @@ def get_command(
 
 
 def _download(session: Session, obj: dict[str, Any], dest: Path) -> None:
-    if obj.get("model") != "core/file" or not obj.get("sha256"):
-        raise InvalidInput(f"{obj.get('location')}: only a core/file with content downloads")
-    with click.progressbar(length=obj.get("size") or 0, label=dest.name, file=None) as bar:
-        session.blobs.download(obj["sha256"], dest, progress=bar.update)
-    click.echo(f"wrote {dest}")
+    if obj["model"] != "core/file" or not obj.get("sha256"):
+        # Said before the progress bar starts, so the error is the only line printed.
+        raise InvalidInput(f"{obj['location']}: only a core/file with content downloads")
+    with progress_bar(int(obj.get("size") or 0), f"download {dest.name}", quiet=False) as bar:
+        written = session.download(obj["location"], dest, progress=bar)
+    click.echo(f"wrote {written}")
 
 
 def _filters(raw: tuple[str, ...]) -> dict[str, str]:

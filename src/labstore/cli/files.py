@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from labstore.cli import main
-from labstore.cli.common import clear_errors, config_option
+from labstore.cli.common import clear_errors, config_option, profile_option
 
 
 @contextmanager
@@ -21,9 +21,6 @@ def progress_bar(length: int, label: str, quiet: bool) -> Iterator[Callable[[int
         return
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         yield bar.update
-
-
-profile_option = click.option("--profile", default=None, help="Profile of the config file to use.")
 
 
 @main.command("put")
