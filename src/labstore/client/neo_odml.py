@@ -1,10 +1,11 @@
 """Neo and odML objects through a Session: ``set()`` takes them, ``get()`` gives them back.
 
 Objects of the ``ephys`` and ``metadata`` packs travel as real ``neo`` and ``odml`` objects
-carrying ``.location``. ``set(obj)`` stores the object alone (its parents must be stored);
-``set(obj, recursive=True)`` stores its whole tree in one batch request, arrays first as
-blobs. ``get(location, recursive=True)`` returns the whole tree; a data object fetched
-alone is a lazy proxy (``load()``, ``time_slice()``) that reads only the bytes it needs.
+carrying ``.location`` (and ``.stored_version``, the version they were fetched at).
+``set(obj)`` stores the object alone (its parents must be stored); ``set(obj,
+recursive=True)`` stores its whole tree in one batch request, arrays first as blobs.
+``get(location, recursive=True)`` returns the whole tree; a data object fetched alone is a
+lazy proxy (``load()``, ``time_slice()``) that reads only the bytes it needs.
 
 The conversion lives in :mod:`labstore.convert` and needs the ``ephys`` extra; it is
 imported only when such an object or record is met.
@@ -61,15 +62,20 @@ class NeoOdmlMixin:
 
         _cache: Any
 
-    def _set_outside(self, entity: Any, recursive: bool) -> Any:
-        """Store a Neo or odML object (its tree when ``recursive``); returns a new one."""
+    def _set_outside(self, entity: Any, recursive: bool, avoid_collisions: bool = False) -> Any:
+        """Store a Neo or odML object (its tree when ``recursive``); returns a new one.
+
+        Objects that carry a ``location`` (fetched or returned by ``set``) are updated; with
+        ``avoid_collisions`` an update is refused if the object changed on the server since
+        the ``version`` it carries.
+        """
         _convert()
         from labstore.convert.arrays import UploadMemo
         from labstore.convert.batch import BatchBuilder
         from labstore.convert.neo_tree import NeoUpload
         from labstore.convert.odml_tree import OdmlUpload, is_odml
 
-        builder = BatchBuilder()
+        builder = BatchBuilder(avoid_collisions=avoid_collisions)
         memo = UploadMemo(self.blobs)
         sections = OdmlUpload(builder, recursive=recursive)
         if is_odml(entity):

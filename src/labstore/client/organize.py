@@ -17,6 +17,7 @@ import httpx
 
 from labstore.client import links
 from labstore.client.links import Link
+from labstore.client.neo_odml import is_outside_object
 from labstore.client.objects import LabObject
 from labstore.client.store import LocalStore
 from labstore.errors import InvalidInput, NotFound
@@ -66,7 +67,7 @@ def _tags_body(tags: Iterable[str], project: Any, what: str) -> dict[str, Any]:
 
 def _locate(session: _SessionCore, entity: Any, what: str) -> str:
     """The location of an object or of a location given as text."""
-    if not isinstance(entity, LabObject | str):
+    if not isinstance(entity, LabObject | str) and not is_outside_object(entity):
         raise InvalidInput(f"{what}: expected an object or a location, got {type(entity).__name__}")
     return session._location_of(entity, what)
 

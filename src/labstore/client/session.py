@@ -723,7 +723,7 @@ class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
             InvalidInput: A field is missing or wrong, or a parent is not stored yet.
         """
         if is_outside_object(entity):
-            return self._set_outside(entity, recursive)
+            return self._set_outside(entity, recursive, avoid_collisions)
         if not isinstance(entity, LabObject):
             raise InvalidInput(f"set: expected a labstore object, got {type(entity).__name__}")
         pending = list(entity.pending_parents())
@@ -845,11 +845,11 @@ class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
 
     # access -------------------------------------------------------------------------------
     def _location_of(self, entity: LabObject | str, what: str) -> str:
-        if not isinstance(entity, LabObject | str):
+        if not isinstance(entity, LabObject | str) and not is_outside_object(entity):
             raise InvalidInput(
                 f"{what}: expected a labstore object or a location, got {type(entity).__name__}"
             )
-        location = entity if isinstance(entity, str) else entity.location
+        location = entity if isinstance(entity, str) else getattr(entity, "location", None)
         if location is None:
             raise InvalidInput(f"{what}: the object was never stored")
         self._model_of(location)

@@ -16,7 +16,8 @@ from labstore.errors import InvalidInput
 class BatchBuilder:
     """Collects one entry per object, each object once however often it is reached."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, avoid_collisions: bool = False) -> None:
+        self.avoid_collisions = avoid_collisions
         self.entries: list[dict[str, Any]] = []
         self._refs: dict[int, str] = {}
         self.objects: dict[str, Any] = {}  # ref -> the object it stands for
@@ -41,6 +42,9 @@ class BatchBuilder:
         location = getattr(obj, "location", None)
         if location:
             entry["location"] = location
+            version = getattr(obj, "stored_version", None)
+            if self.avoid_collisions and version is not None:
+                entry["if_match"] = version  # the server refuses if it moved on since
         else:
             entry["model"] = model
         self.entries.append(entry)  # before describing: children refer back to it

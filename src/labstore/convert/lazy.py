@@ -55,6 +55,7 @@ class LazyDataObject(neo.core.baseneo.BaseNeo):  # type: ignore[misc]
         )
         self.annotations.update(decode_all(record.get("annotations")))
         self.location = str(record["location"])
+        self.stored_version = record.get("version")
         main = record[_MAIN_ARRAY.get(model, "times")]
         self.shape = tuple(int(n) for n in main["shape"])
         self.dtype = value_dtype(main)

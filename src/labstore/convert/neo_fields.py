@@ -201,6 +201,7 @@ def from_fields(data: Mapping[str, Any], load: ArrayLoader, **links: Any) -> Any
     if "array_annotations" in data and data.get("array_annotations"):
         made.array_annotate(**_read_array_annotations(load, data["array_annotations"]))
     made.location = data["location"]
+    made.stored_version = data.get("version")
     return made
 
 

@@ -198,6 +198,7 @@ class OdmlAssembly:
 
 def _located(made: Any, record: Mapping[str, Any]) -> Any:
     made.location = record["location"]
+    made.stored_version = record.get("version")  # not .version: odML documents have one
     return made
 
 
