@@ -11,14 +11,8 @@ from typing import Any
 import click
 
 from labstore.cli import main
-from labstore.cli.common import clear_errors, config_option
+from labstore.cli.common import clear_errors, client_session, config_option, profile_option
 from labstore.errors import InvalidInput
-
-
-def _session(file_name: Path | None, profile: str | None) -> Any:
-    from labstore.client.session import Session
-
-    return Session({"profile": profile} if profile else None, file_name=file_name)
 
 
 def _reader(path: Path) -> Any:
@@ -53,7 +47,7 @@ def _shown(path: Path | None) -> str | None:
 @main.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--dest", default=None, help="Folder to file the blocks in, e.g. /neuro/raw.")
-@click.option("--profile", default=None, help="Profile of the config file to use.")
+@profile_option
 @config_option
 @clear_errors
 def import_command(
@@ -68,7 +62,7 @@ def import_command(
     Example:
       labstore import session1.nix session2.smr --dest /neuro/raw/2024
     """
-    session = _session(file_name, profile)
+    session = client_session(file_name, profile)
     if dest:
         session.create_paths(dest)
     stored: list[str] = []
@@ -88,7 +82,7 @@ def import_command(
 @main.command("export")
 @click.argument("location")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--profile", default=None, help="Profile of the config file to use.")
+@profile_option
 @config_option
 @clear_errors
 def export_command(location: str, file: Path, profile: str | None, file_name: Path | None) -> None:
@@ -103,7 +97,7 @@ def export_command(location: str, file: Path, profile: str | None, file_name: Pa
     """
     import neo
 
-    session = _session(file_name, profile)
+    session = client_session(file_name, profile)
     block = session.get(location, recursive=True)
     if not isinstance(block, neo.Block):
         raise InvalidInput(f"{location} is not a block (ephys/block/ID)")
