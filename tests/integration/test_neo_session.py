@@ -194,3 +194,45 @@ def test_a_shared_tree_is_readable_arrays_included(
     alice.share(stored, "bob")
     seen = bob.get(stored.location, recursive=True)
     assert_same_sub_schema(stored, seen)
+
+
+def test_page_001_builds_a_tree_one_object_at_a_time(alice: Any) -> None:
+    block = alice.set(neo.Block("Experiment One"))
+    segment = alice.set(neo.Segment("Trial 01"))
+    segment.block = block
+    segment = alice.set(segment)
+    signal = alice.set(
+        neo.AnalogSignal(
+            signal=pq.Quantity(np.random.rand(100), "mV"),
+            t_start=100 * pq.ms,
+            sampling_rate=1 * pq.kHz,
+        )
+    )
+    signal.segment = segment
+    signal = alice.set(signal)
+    assert signal.stored_version == 2
+    tree = alice.get(block.location, recursive=True)
+    [stored_signal] = tree.segments[0].analogsignals
+    assert stored_signal.t_start == 100 * pq.ms
+    lazy = alice.get(signal.location)
+    np.testing.assert_array_equal(np.asarray(lazy), stored_signal.magnitude)
+
+
+def test_a_group_set_alone_brings_its_members_once(alice: Any) -> None:
+    segment = neo.Segment()
+    trains = [neo.SpikeTrain([1, 2] * pq.s, t_stop=3 * pq.s, name=f"t{i}") for i in range(3)]
+    segment.spiketrains.extend(trains)
+    block = neo.Block()
+    block.segments.append(segment)
+    stored = alice.set(block, recursive=True)
+    inner = neo.Group(stored.segments[0].spiketrains[:1], name="inner")
+    outer = neo.Group(stored.segments[0].spiketrains[1:], name="outer")
+    outer.add(inner)
+    outer.block = stored
+    alice.set(outer, recursive=True)
+    tree = alice.get(stored.location, recursive=True)
+    [group] = tree.groups
+    assert [t.name for t in group.spiketrains] == ["t1", "t2"]
+    assert [g.name for g in group.groups] == ["inner"]
+    assert [t.name for t in group.groups[0].spiketrains] == ["t0"]
+    assert alice.GroupMember.count() == 4  # t1, t2 and inner in outer; t0 in inner

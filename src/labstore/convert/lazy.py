@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import neo
+import numpy as np
 import quantities as pq
 
 from labstore.convert.annotation_values import decode_all
@@ -48,6 +49,7 @@ class LazyDataObject(neo.core.baseneo.BaseNeo):  # type: ignore[misc]
         self._model = model
         self._record = dict(record)
         self._blobs = blobs
+        self._values: np.ndarray[Any, Any] | None = None
         super().__init__(
             name=record.get("name"),
             description=record.get("description"),
@@ -70,6 +72,15 @@ class LazyDataObject(neo.core.baseneo.BaseNeo):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"<Lazy {self.proxy_for.__name__} {self.location} shape={self.shape}>"
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        """The values (loaded on first use, then kept): ``np.asarray(proxy)`` works."""
+        if self._values is None:
+            self._values = np.asarray(self.load().magnitude)
+        return self._values if dtype is None else self._values.astype(dtype)
 
     def load(self, time_slice: TimeSlice | None = None, **_: Any) -> Any:
         """The real Neo object; with ``time_slice``, only that window of it.

@@ -69,8 +69,7 @@ class NeoUpload:
             block = getattr(obj, "block", None)
             return self._segment(obj, block, _position(obj, block, "segments"))
         if model == "group":
-            block = getattr(obj, "block", None)
-            return self._group(obj, block, _position(obj, block, "groups"), listed=True)
+            return self._group_alone(obj)
         if model in DATA_MODELS:
             segment = getattr(obj, "segment", None)
             return self._data(obj, segment, _position(obj, segment, SEGMENT_CONTAINERS[model]))
@@ -136,11 +135,20 @@ class NeoUpload:
             self._members(group, block)
 
     def _group(self, group: Any, block: Any, position: int, *, listed: bool) -> dict[str, str]:
-        ref = self._entry(group, {"block": block}, position=position, listed=listed)
-        if self.recursive and block is None:  # a group set on its own, with its members
-            for inner in _all_groups(group.groups):
-                self._group(inner, None, 0, listed=False)
-            self._members(group, None)
+        return self._entry(group, {"block": block}, position=position, listed=listed)
+
+    def _group_alone(self, group: Any) -> dict[str, str]:
+        """A group set by itself: with its nested groups and memberships when recursive."""
+        block = getattr(group, "block", None)
+        listed = list(getattr(block, "groups", None) or ())
+        ref = self._group(group, block, _position(group, block, "groups"), listed=True)
+        if self.recursive:
+            found = _all_groups([group])
+            for inner in found[1:]:
+                on_block = any(inner is g for g in listed)
+                self._group(inner, block, _position(inner, block, "groups"), listed=on_block)
+            for each in found:
+                self._members(each, block)
         return ref
 
     def _members(self, group: Any, block: Any) -> None:
