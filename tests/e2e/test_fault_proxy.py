@@ -8,8 +8,10 @@ proxy does make duplicates of naive retries, so the main test can fail.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -22,11 +24,13 @@ import httpx
 import pytest
 
 import labstore
+from labstore.client import downloads, uploads
 from tests.e2e.test_readme import quickstart_code
 from tests.support.faultproxy import FAULTS, FaultProxy
 from tests.support.live import LiveServer
 
 CREATES = 1000
+UPLOADS = 50
 THREADS = 4
 # Small waits keep the run short; large budgets make a give-up vanishingly unlikely
 # (no answer at 30% * 4/6 per attempt, eleven times in a row: about 2e-8 per create).
@@ -81,6 +85,48 @@ def test_a_thousand_creates_through_faults_make_a_thousand_objects(
     # Every kind of fault happened, about as often as asked.
     assert set(faults) == set(FAULTS), faults
     assert sum(faults.values()) >= 0.2 * CREATES
+
+
+def test_fifty_uploads_through_faults_store_each_file_once_and_whole(
+    live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small chunks and segments, so most files go as resumable chunked uploads and come back
+    as parallel Range downloads, through the same faults as the creates."""
+    monkeypatch.setattr(uploads, "CHUNK_SIZE", 64 * 1024)
+    monkeypatch.setattr(downloads, "SEGMENT", 64 * 1024)
+    rng = random.Random(5)
+    prefix = f"up-{uuid.uuid4().hex[:6]}-"
+    sources = {}
+    for i in range(UPLOADS):
+        path = tmp_path / "sources" / f"{prefix}{i:02d}.bin"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(rng.randbytes(rng.randint(1024, 200 * 1024)))
+        sources[path.name] = path
+    with FaultProxy(port=live_server.port, rate=0.3, seed=13, stall_seconds=1.0) as proxy:
+        # Each stall costs a request timeout: a short one keeps the run short.
+        options = alice_options(proxy.url, **{**FAST_RETRIES, "request_timeout": 0.5})
+        with labstore.Session(options, file_name=tmp_path / "u.toml") as s:
+            stored = [s.upload(path) for path in sources.values()]
+            for obj in stored:
+                target = tmp_path / "back" / obj.name
+                for _ in range(20):  # an interrupted download resumes when called again
+                    try:
+                        s.download(obj, target)
+                        break
+                    except labstore.errors.TransportError:
+                        continue
+                assert _sha256(target) == _sha256(sources[obj.name]) == obj.sha256
+        faults = dict(proxy.injected)
+    assert set(faults) == set(FAULTS), faults
+    with labstore.Session(alice_options(live_server.url), file_name=tmp_path / "d.toml") as s:
+        files = s.select("core/file", {"name__startswith": prefix})
+        assert sorted(f.name for f in files) == sorted(sources)  # each once
+        for f in files:  # the server's copy is whole
+            assert _sha256(s.download(f, tmp_path / "direct" / f.name)) == f.sha256
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_naive_retries_without_keys_do_make_duplicates(

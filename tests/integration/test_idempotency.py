@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 
 import pytest
@@ -193,3 +194,25 @@ def test_a_retry_while_the_first_still_runs_is_told_to_come_back(
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "request_in_progress"
     assert again.headers["retry-after"] == "1"
+
+
+def test_a_retry_refused_because_the_first_went_through_gets_the_first_answer(api, alice):
+    """Completing an upload removes it, so a retried completion would be refused (404) before
+    it writes anything; the key turns that into the first completion's answer."""
+    data = b"x" * 70_000
+    body = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "chunk_size": 65536}
+    upload = api.post("/api/uploads", json=body, headers=alice).json()
+    for number in range(upload["chunks"]):
+        piece = data[number * 65536 : (number + 1) * 65536]
+        sha = hashlib.sha256(piece).hexdigest()
+        chunk_headers = {**alice, "X-Chunk-Sha256": sha}
+        url = f"/api/uploads/{upload['id']}/chunks/{number}"
+        assert api.put(url, content=piece, headers=chunk_headers).status_code < 300
+    headers = keyed(alice)
+    url = f"/api/uploads/{upload['id']}/complete"
+    first = api.post(url, headers=headers)
+    assert first.status_code == 201, first.text
+    assert api.post(url, headers=keyed(alice)).status_code == 404  # a new request: gone
+    again = api.post(url, headers=headers)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"

@@ -80,6 +80,7 @@ class PendingKey:
     state: str = "open"
     # The body's hash, fed as the app reads the body (a large upload is never held whole).
     body_hash: Any = field(default_factory=hashlib.sha256)
+    body_read: bool = False
 
     @property
     def fingerprint(self) -> str:
@@ -197,6 +198,7 @@ def _hashing(receive: Receive, pending: PendingKey) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             pending.body_hash.update(message.get("body", b""))
+            pending.body_read = not message.get("more_body", False)
         return message
 
     return receive_and_hash
@@ -204,21 +206,33 @@ def _hashing(receive: Receive, pending: PendingKey) -> Receive:
 
 class _Recorder:
     """Forwards the app's answer, holding it back to store it first when the key was claimed:
-    a client must never receive an answer whose key has not been completed."""
+    a client must never receive an answer whose key has not been completed.
+
+    An error answer of a request that claimed nothing is checked against the keys too: a
+    route may refuse a retry before it writes because the first attempt changed things (an
+    upload completed by the first attempt is gone for the second). If the key is known, the
+    error is dropped (``superseded``) and the first attempt's answer is replayed instead.
+    """
 
     def __init__(self, send: Send, pending: PendingKey, store: KeyStore) -> None:
         self.send = send
         self.pending = pending
         self.store = store
         self.started = False
+        self.superseded = False
         self.start: Message | None = None
         self.body: list[bytes] = []
 
     async def __call__(self, message: Message) -> None:
+        if self.superseded:
+            return
         if message["type"] == "http.response.start":
             self.started = True
             if self.pending.state == "committed":
                 self.start = message
+                return
+            if await self._key_known_after(message["status"]):
+                self.superseded = True
                 return
         elif message["type"] == "http.response.body" and self.start is not None:
             self.body.append(message.get("body", b""))
@@ -232,6 +246,14 @@ class _Recorder:
             await self.send({"type": "http.response.body", "body": body})
             return
         await self.send(message)
+
+    async def _key_known_after(self, status: int) -> bool:
+        """Whether an error answer of a request that claimed nothing has a key row after all."""
+        username = self.pending.username
+        if status < 400 or self.pending.state != "open" or username is None:
+            return False
+        row = await run_in_threadpool(self.store.lookup, username, self.pending.key)
+        return row is not None
 
     def _kept(self) -> list[list[str]]:
         assert self.start is not None
@@ -269,10 +291,13 @@ class IdempotencyMiddleware:
         pending = PendingKey(key, f"{scope['method']} {path}?{query}")
         recorder = _Recorder(send, pending, self.store)
         reset = _pending.set(pending)
+        hashing = _hashing(receive, pending)
         try:
-            await self.app(scope, _hashing(receive, pending), recorder)
+            await self.app(scope, hashing, recorder)
+            if recorder.superseded:
+                await self._replay(pending, scope, hashing, send)
         except DuplicateKey:
-            await self._replay(pending, scope, receive, send)
+            await self._replay(pending, scope, hashing, send)
         except Exception:
             if pending.state == "committed" and not recorder.started:
                 # The write is in; its answer is the failure the client is about to get.
@@ -293,6 +318,9 @@ class IdempotencyMiddleware:
     ) -> None:
         """Answer as the first request with this key did, waiting for it if it still runs."""
         assert pending.username is not None  # it claimed, or tried to
+        while not pending.body_read:  # the fingerprint covers the whole body
+            if (await receive())["type"] != "http.request":
+                break
         deadline = time.monotonic() + self.wait_seconds
         while True:
             row = await run_in_threadpool(self.store.lookup, pending.username, pending.key)
