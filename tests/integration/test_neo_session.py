@@ -236,3 +236,30 @@ def test_a_group_set_alone_brings_its_members_once(alice: Any) -> None:
     assert [g.name for g in group.groups] == ["inner"]
     assert [t.name for t in group.groups[0].spiketrains] == ["t0"]
     assert alice.GroupMember.count() == 4  # t1, t2 and inner in outer; t0 in inner
+
+
+def test_signals_fetched_whole_once_read_offline_from_the_cache_dir(
+    app: Any, make_user: Any, tmp_path: Any
+) -> None:
+    import labstore
+    from tests.conftest import PASSWORD
+    from tests.support.inprocess import AppTransport
+
+    make_user("carol", projects=("lab",))
+    cache = tmp_path / "cache"
+    options = {"location": "http://testserver", "username": "carol", "password": PASSWORD,
+               "cache_dir": str(cache)}  # fmt: skip
+    online = labstore.Session(options, file_name=tmp_path / "c.toml", transport=AppTransport(app))
+    stored = online.set(simple_block(6, nb_segment=1), recursive=True)
+    online.get(stored.location, recursive=True)  # the tree, and every array, into cache_dir
+    online.refresh_cache()
+    signal_location = stored.segments[0].analogsignals[0].location
+    online.close()
+    offline = labstore.Session({"cache_dir": str(cache)}, file_name=tmp_path / "o.toml")
+    assert offline.mode == "local"
+    lazy = offline.get(signal_location)
+    assert isinstance(lazy, LazyDataObject)
+    loaded = lazy.load()
+    np.testing.assert_array_equal(loaded.magnitude, stored.segments[0].analogsignals[0].magnitude)
+    assert [b.name for b in offline.select("block")] == [stored.name]
+    offline.close()

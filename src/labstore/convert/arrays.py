@@ -151,7 +151,12 @@ def load_rows(
     count = stop - start
     if count == 0 or row_bytes == 0:
         return np.empty([count, *shape[1:]] if shape else [], dtype=dtype)
-    data = blobs.read(str(value["sha256"]), offset + start * row_bytes, offset + stop * row_bytes)
+    sha = str(value["sha256"])
+    if count == rows:  # the whole blob: one plain GET, which the blob cache keeps
+        data, skip = blobs.read(sha), offset
+    else:
+        data, skip = blobs.read(sha, offset + start * row_bytes, offset + stop * row_bytes), 0
     # A view of the bytes read, not a copy: reading holds the data once.
-    array = np.frombuffer(data, dtype=dtype)
+    items = count * row_bytes // dtype.itemsize
+    array = np.frombuffer(data, dtype=dtype, count=items, offset=skip)
     return array.reshape([count, *shape[1:]] if shape else [])
