@@ -170,6 +170,19 @@ def test_sharing_and_a_private_page_another_user_cannot_reach(visitor, data, ali
     assert page.goto(url).status == 404
 
 
+def api_post(live_server, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Create an object as alice over plain REST (the ephys pack's raw array references)."""
+    token = httpx.post(
+        f"{live_server.url}/api/auth/token",
+        json={"username": "alice", "password": "alice-password"},
+    ).json()["token"]
+    made = httpx.post(
+        f"{live_server.url}{path}", headers={"Authorization": f"Bearer {token}"}, json=body
+    )
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
 # How many pixels of a canvas are not blank.
 DRAWN_PIXELS = """(selector) => {
   const canvas = document.querySelector(selector);
@@ -186,25 +199,16 @@ def test_signal_plot_zooms_by_asking_for_the_visible_range(visitor, live_server,
     samples[150_000, 0] = 5.0
     data, ref = npy(samples)
     assert alice_session.blobs.put(data) == ref["sha256"]
-    token = httpx.post(
-        f"{live_server.url}/api/auth/token",
-        json={"username": "alice", "password": "alice-password"},
-    ).json()["token"]
-    made = httpx.post(
-        f"{live_server.url}/api/ephys/analogsignal",
-        headers={"Authorization": f"Bearer {token}"},
-        json={
-            "name": "lfp", "signal": ref, "units": "mV", "sampling_rate": 1000.0,
-            "sampling_rate_units": "Hz", "t_start": 0.0, "t_start_units": "s",
-        },
-    )  # fmt: skip
-    assert made.status_code == 201, made.text
+    made = api_post(live_server, "/api/ephys/analogsignal", {
+        "name": "lfp", "signal": ref, "units": "mV", "sampling_rate": 1000.0,
+        "sampling_rate_units": "Hz", "t_start": 0.0, "t_start_units": "s",
+    })  # fmt: skip
     alice = visitor()
     alice.log_in("alice", "alice-password")
     page = alice.page
     envelopes: list[str] = []
     page.on("request", lambda r: "/envelope?" in r.url and envelopes.append(r.url))
-    page.goto(f"/objects/{made.json()['location']}")
+    page.goto(f"/objects/{made['location']}")
     plot = page.locator(".plot[data-field=signal]")
     plot.locator("text=samples 0 to 200000 of 200000").wait_for()
     assert plot.get_attribute("data-ready") == "1"
@@ -218,3 +222,20 @@ def test_signal_plot_zooms_by_asking_for_the_visible_range(visitor, live_server,
     plot.locator("text=samples 50000 to 150000 of 200000").wait_for()
     assert "start=50000" in envelopes[-1] and "stop=150000" in envelopes[-1]
     assert len(envelopes) == 2
+
+
+def test_spike_times_are_drawn_as_ticks(visitor, live_server, alice_session):
+    times = np.sort(np.random.default_rng(3).uniform(0, 60, 5000))
+    data, ref = npy(times)
+    alice_session.blobs.put(data)
+    train = api_post(live_server, "/api/ephys/spiketrain", {
+        "name": "unit 7", "times": ref, "units": "s", "t_start": 0.0, "t_start_units": "s",
+        "t_stop": 60.0, "t_stop_units": "s",
+    })  # fmt: skip
+    alice = visitor()
+    alice.log_in("alice", "alice-password")
+    page = alice.page
+    page.goto(f"/objects/{train['location']}")
+    page.locator(".plot[data-field=times][data-ready='1']").wait_for()
+    assert page.evaluate(DRAWN_PIXELS, ".plot[data-field=times] canvas") > 1000
+    screenshot(page, "spiketrain")

@@ -56,7 +56,7 @@ class LiveServer:
             raise RuntimeError(f"labstore {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout
 
-    def start(self, timeout: float = 30.0) -> LiveServer:
+    def start(self, timeout: float = 90.0) -> LiveServer:
         log = open(self.data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [LABSTORE, "serve", "--port", str(self.port)],

@@ -15,11 +15,12 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from labstore.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ReadRange = Callable[[int, int], bytes]  # bytes [start, stop) of the blob
 MAX_POINTS = 10_000
@@ -45,6 +46,8 @@ class ArrayRef:
         Raises:
             InvalidInput: Not a well-formed reference to a real-valued C-ordered array.
         """
+        import numpy as np  # imported on first use: the server starts without it
+
         if not isinstance(value, Mapping) or not isinstance(value.get("sha256"), str):
             raise InvalidInput(f"{field}: holds no array reference", {"path": field})
         try:
@@ -125,6 +128,8 @@ def envelope(
 ) -> dict[str, Any]:
     """The min/max of each bucket of ``window``; bucket ``i`` covers rows
     ``[start + i*n//points, start + (i+1)*n//points)`` with ``n = stop - start``."""
+    import numpy as np
+
     rows = window.stop - window.start
     points = min(window.points, rows)
     edges = window.start + (np.arange(points + 1, dtype=np.int64) * rows) // max(points, 1)
@@ -156,6 +161,8 @@ def _pieces(
     read: ReadRange, ref: ArrayRef, channel: int, first: int, last: int
 ) -> Iterator[tuple[int, np.ndarray[Any, Any]]]:
     """The channel's values of rows ``[first, last)`` as float64, a piece at a time."""
+    import numpy as np
+
     rows_per_piece = max(1, PIECE_BYTES // max(ref.row_bytes, 1))
     for begin in range(first, last, rows_per_piece):
         end = min(last, begin + rows_per_piece)
@@ -172,6 +179,8 @@ def _fold(
     highs: np.ndarray[Any, Any],
 ) -> None:
     """Merge the min/max of consecutive rows starting at row ``begin`` into their buckets."""
+    import numpy as np
+
     end = begin + len(values)
     first = int(np.searchsorted(edges, begin, side="right")) - 1
     last = int(np.searchsorted(edges, end - 1, side="right")) - 1

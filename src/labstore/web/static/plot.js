@@ -31,6 +31,8 @@ export function arrayPlot(location, field, value) {
   } else {
     channelPicker.hidden = true;
   }
+  // Times of spikes or events: drawn as ticks along a time axis, not as a curve.
+  const raster = shape.length === 1 && field === "times";
   const view = { start: 0, stop: length, data: null };
   let pending = 0;
 
@@ -72,6 +74,10 @@ export function arrayPlot(location, field, value) {
     if (!lows.length) return;
     let lo = Math.min(...lows), hi = Math.max(...highs);
     if (hi === lo) { hi += 1; lo -= 1; }
+    if (raster) {
+      drawTicks(ctx, env, lo, hi, width, height, ratio);
+      return;
+    }
     const pad = (hi - lo) * 0.05;
     const y = (v) => height - ((v - lo + pad) / (hi - lo + 2 * pad)) * height;
     const n = env.min.length;
@@ -93,6 +99,22 @@ export function arrayPlot(location, field, value) {
     ctx.font = `${11 * ratio}px system-ui`;
     ctx.fillText(hi.toPrecision(4), 4, 12 * ratio);
     ctx.fillText(lo.toPrecision(4), 4, height - 4);
+  }
+
+  // Each bucket's times span [min, max]: one tick when it holds one time, a bar when many.
+  function drawTicks(ctx, env, lo, hi, width, height, ratio) {
+    const x = (t) => ((t - lo) / (hi - lo)) * (width - 2 * ratio) + ratio;
+    ctx.fillStyle = "#2457c5";
+    for (let i = 0; i < env.min.length; i++) {
+      if (env.min[i] === null) continue;
+      const left = x(env.min[i]);
+      ctx.fillRect(left, height * 0.2, Math.max(ratio, x(env.max[i]) - left), height * 0.6);
+    }
+    ctx.fillStyle = "#667085";
+    ctx.font = `${11 * ratio}px system-ui`;
+    ctx.fillText(lo.toPrecision(5), 4, height - 4);
+    const right = hi.toPrecision(5);
+    ctx.fillText(right, width - ctx.measureText(right).width - 4, height - 4);
   }
 
   function zoom(factor, at) {
