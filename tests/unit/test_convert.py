@@ -15,7 +15,7 @@ from neo.test.tools import assert_neo_object_is_compliant, assert_same_sub_schem
 from labstore.convert import annotation_values
 from labstore.convert.arrays import NpyStream, load_rows, store_array
 from labstore.convert.batch import BatchBuilder
-from labstore.convert.neo_fields import eager_loader
+from labstore.convert.neo_fields import eager_loader, from_fields, to_fields
 from labstore.convert.neo_tree import NeoAssembly, NeoUpload
 from labstore.convert.odml_tree import OdmlAssembly, OdmlUpload
 from labstore.errors import InvalidInput
@@ -181,3 +181,45 @@ def test_arrays_stream_as_npy_and_slice_by_rows() -> None:
     assert value["dtype"] == "<i8" and value["shape"] == [10, 4]
     np.testing.assert_array_equal(load_rows(blobs, value, 3, 5), array[3:5])
     np.testing.assert_array_equal(load_rows(blobs, value, 8, None), array[8:])
+
+
+def test_views_and_regions_of_interest_come_back() -> None:
+    images = neo.ImageSequence(
+        np.zeros((5, 4, 4), dtype="<u2"), units="dimensionless",
+        sampling_rate=10 * pq.Hz, spatial_scale=2 * pq.um,
+    )  # fmt: skip
+    signal = neo.IrregularlySampledSignal([1, 2, 3] * pq.s, np.ones((3, 3)), units="mV")
+    segment = neo.Segment()
+    segment.imagesequences.append(images)
+    segment.irregularlysampledsignals.append(signal)
+    circle = neo.CircularRegionOfInterest(images, 2, 2, 1.5, name="circle")
+    view = neo.ChannelView(signal, [0, 2], name="view", array_annotations={"kind": ["a", "b"]})
+    block = neo.Block()
+    block.segments.append(segment)
+    block.groups.append(neo.Group([circle, view], name="all"))
+    back = through_records(block, MemoryBlobs())
+    assert_same_sub_schema(block, back)
+    group = back.groups[0]
+    assert group.regionsofinterest[0].radius == 1.5
+    assert group.channelviews[0].obj is back.segments[0].irregularlysampledsignals[0]
+    np.testing.assert_array_equal(group.channelviews[0].index, [0, 2])
+
+
+def test_rectangles_and_polygons_keep_their_geometry() -> None:
+    """Neo's groups cannot hold these two yet (neo 0.14), so they are checked alone."""
+    images = neo.ImageSequence(
+        np.zeros((2, 4, 4)), units="dimensionless", sampling_rate=1 * pq.Hz,
+        spatial_scale=1 * pq.um,
+    )  # fmt: skip
+    blobs = MemoryBlobs()
+    for region in (
+        neo.RectangularRegionOfInterest(images, 1, 2, 3, 1.5, name="rectangle"),
+        neo.PolygonRegionOfInterest(images, (0, 0), (3, 0), (3, 3), name="polygon"),
+    ):
+        record = {**to_fields(region, blobs), "model": "ephys/regionofinterest",
+                  "location": "ephys/regionofinterest/x"}  # fmt: skip
+        back = from_fields(record, eager_loader(blobs), image_sequence=images)
+        assert type(back) is type(region) and back.name == region.name
+        assert [getattr(back, a, None) for a in ("x", "y", "width", "height", "vertices")] == [
+            getattr(region, a, None) for a in ("x", "y", "width", "height", "vertices")
+        ]
