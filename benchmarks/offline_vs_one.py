@@ -17,8 +17,8 @@ Each side then runs in a subprocess of its own (so its peak memory is its own) a
 
 Every search's answer is compared between the two sides (ONE's UUIDs are the labstore
 locations' ``one_uuid``). The labstore side also reports what its numbers are made of: the
-same query in the store alone (no objects built), and the ``PRAGMA quick_check`` that opening a
-store runs. ``EXPLAIN QUERY PLAN`` shows which searches scan a whole table.
+same query in the store alone (ids only, no objects built), and its SQL run bare.
+``EXPLAIN QUERY PLAN`` shows which searches scan a whole table.
 
 Last, the sync figure: a real ``labstore serve`` with ``--sync-datasets`` datasets (100,000
 by default, loaded through the API: a million would take most of an hour that way), a full
@@ -507,7 +507,9 @@ def labstore_worker(spec: dict[str, Any]) -> dict[str, Any]:
             "answer": sorted(str(one_uuid(o.location)) for o in answer),
         }
         parsed = parse_query(s.registry, {"__model__": "Experiment", "__query__": query})
-        durations, _ = timed_runs(lambda p=parsed: store.query(p), spec["runs"], spec["budget_s"])
+        durations, _ = timed_runs(
+            lambda p=parsed: store.query_ids(p), spec["runs"], spec["budget_s"]
+        )
         out["store_only"][search["key"]] = figure(durations)
         sql[search["key"]] = compiled_sql(store, parsed)
     location = spec["list_experiment"]
@@ -523,7 +525,7 @@ def labstore_worker(spec: dict[str, Any]) -> dict[str, Any]:
     parsed = parse_query(
         s.registry, {"__model__": "Dataset", "__query__": {"experiment": location}}
     )
-    durations, _ = timed_runs(lambda: store.query(parsed), spec["runs"], spec["budget_s"])
+    durations, _ = timed_runs(lambda: store.query_ids(parsed), spec["runs"], spec["budget_s"])
     out["store_only"]["list_datasets"] = figure(durations)
     sql["list_datasets"] = compiled_sql(store, parsed)
     path = store.path
@@ -537,23 +539,19 @@ def labstore_worker(spec: dict[str, Any]) -> dict[str, Any]:
                 lambda text=text: conn.execute(text).fetchall(), spec["runs"], spec["budget_s"]
             )
             out["raw_sql"][key] = figure(durations)
-        # What opening a store costs: LocalStore.open checks the whole file first.
-        began = time.perf_counter()
-        conn.execute("PRAGMA quick_check").fetchone()
-        out["quick_check_s"] = round(time.perf_counter() - began, 3)
     return out
 
 
 def compiled_sql(store: Any, parsed: Any) -> str:
-    """The SQL the local store runs for a parsed query (as ``select_page``), values inlined."""
-    from sqlalchemy import select
+    """The SQL the local store runs for a parsed query (``LocalStore.query_ids``: pattern
+    conditions as their matching distinct values), values inlined."""
     from sqlalchemy.dialects import sqlite
 
-    table = store.tables(parsed.model)
-    stmt = (
-        select(table)
-        .where(store.compiler.where(parsed.model, parsed.node))
-        .order_by(*store.compiler.order_by(parsed.model, parsed.order))
+    from labstore.store.select import page_statement
+
+    node = store.patterns.rewrite(parsed.model, parsed.node)
+    stmt = page_statement(
+        store.compiler, parsed.model, node, parsed.order, limit=None, columns=["id"]
     )
     return str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
 
@@ -928,8 +926,8 @@ def _ms(value: float) -> str:
 def print_breakdown(lab: dict[str, Any], one: dict[str, Any], labels: dict[str, str]) -> None:
     print(
         "\nWhere labstore's time goes (medians, ms): the whole call; the same query in the store"
-        "\nalone (LocalStore.query: rows as JSON, no objects); its SQL run bare with sqlite3"
-        "\n(rows as tuples); and opening:"
+        "\nalone (LocalStore.query_ids: ids only, no objects); its SQL run bare with sqlite3"
+        "\n(ids as tuples); and opening:"
     )
     print(f"  {'':44}{'call':>10}{'store':>10}{'raw SQL':>10}")
     for key, label in ROWS[1:]:
@@ -940,8 +938,8 @@ def print_breakdown(lab: dict[str, Any], one: dict[str, Any], labels: dict[str, 
             f"{whole['runs']}, ONE {one['searches'][key]['runs']})"
         )
     print(
-        f"  opening: {lab['open']['median_ms']:.0f} ms, of which the store's integrity check "
-        f"(PRAGMA quick_check, run by LocalStore.open) ~{1000 * lab['quick_check_s']:.0f} ms"
+        f"  opening: {lab['open']['median_ms']:.0f} ms (the Session, LocalStore.open reading the "
+        "file's schema and metadata, the first query)"
     )
     print(
         f"  imports (not timed above): labstore {lab['import_s']:.2f} s, "

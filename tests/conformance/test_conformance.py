@@ -19,14 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from labstore.client.store import LocalStore
 from labstore.errors import QueryValidationError
-from labstore.query.compile import Compiler
 from labstore.query.jsonquery import parse_query
 from labstore.schema.packs import builtin_registry
 from labstore.server import create_app
-from labstore.store import StoreTables, create_store_engine
 from labstore.store.engine import read_transaction, write_transaction
-from labstore.store.records import json_to_row
 from labstore.store.select import select_page
 from tests.conftest import PASSWORD, backend_database, fast_settings
 
@@ -56,7 +54,7 @@ class Backend:
     locations: dict[str, str]
     client: TestClient | None = None
     headers: dict[str, str] | None = None
-    local: tuple[Any, StoreTables] | None = None
+    local: LocalStore | None = None
 
     def run(self, query: dict[str, Any]) -> list[str]:
         if self.client is not None:
@@ -73,14 +71,16 @@ class Backend:
         return [item["location"] for item in answer.json()["items"]]
 
     def _local(self, query: dict[str, Any]) -> list[str]:
+        """As the client's local store answers: its fast path, checked against the shared
+        ``select_page`` on the same file."""
         assert self.local is not None
-        engine, tables = self.local
+        store = self.local
         parsed = parse_query(REGISTRY, query, max_limit=1000)
-        compiler = Compiler(REGISTRY, tables)
-        with read_transaction(engine) as conn:
+        ids = store.query_ids(parsed, limit=1000)
+        with read_transaction(store.engine) as conn:
             page = select_page(
                 conn,
-                compiler,
+                store.compiler,
                 parsed.model,
                 parsed.node,
                 parsed.order,
@@ -88,7 +88,8 @@ class Backend:
                 offset=parsed.offset,
                 cursor=parsed.cursor,
             )
-        return [f"{parsed.model.key}/{row['id']}" for row in page.rows]
+        assert ids == [row["id"] for row in page.rows]
+        return [f"{parsed.model.key}/{ident}" for ident in ids]
 
 
 def load_server(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
@@ -119,26 +120,23 @@ def backend(request, tmp_path_factory, postgres_server) -> Iterator[Backend]:
             if request.param != "local":
                 yield Backend(request.param, locations, client=client, headers=headers)
             else:
-                yield Backend("local", locations, local=replica(client, headers, folder))
+                store = replica(client, headers, folder)
+                yield Backend("local", locations, local=store)
+                store.close()
         state.db.dispose()
 
 
-def replica(client: TestClient, headers: dict[str, str], folder: Path) -> tuple[Any, StoreTables]:
-    """A local store filled from the API's JSON, as the client's replica is."""
-    tables = StoreTables(REGISTRY)
-    engine = create_store_engine(f"sqlite:///{folder / 'replica.sqlite3'}", foreign_keys=False)
-    tables.metadata.create_all(engine)
-    with write_transaction(engine) as conn:
-        for model in REGISTRY:
-            answer = client.post(
-                "/api/query",
-                json={"__model__": model.key, "__options__": {"limit": 1000}},
-                headers=headers,
-            ).json()
-            rows = [json_to_row(model, item) for item in answer["items"]]
-            if rows:
-                conn.execute(tables(model).insert(), rows)
-    return engine, tables
+def replica(client: TestClient, headers: dict[str, str], folder: Path) -> LocalStore:
+    """The client's local store, filled from the API's JSON."""
+    store = LocalStore.open(folder / "replica.sqlite3", REGISTRY)
+    for model in REGISTRY:
+        answer = client.post(
+            "/api/query",
+            json={"__model__": model.key, "__options__": {"limit": 1000}},
+            headers=headers,
+        ).json()
+        store.put(answer["items"])
+    return store
 
 
 def expected_locations(case: dict[str, Any], locations: dict[str, str]) -> list[str]:

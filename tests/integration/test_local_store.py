@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import httpx
 import pytest
@@ -20,16 +21,21 @@ class Unreachable(httpx.BaseTransport):
         raise httpx.ConnectError("connection refused", request=request)
 
 
+def options_for(username, cache):
+    """Session options of a user with a cache_dir, for the in-process server."""
+    return {
+        "location": "http://testserver",
+        "username": username,
+        "password": PASSWORD,
+        "cache_dir": str(cache),
+    }
+
+
 @pytest.fixture
 def world(app, make_user, tmp_path):
     make_user("alice", projects=("lab",))
     cache = tmp_path / "cache"
-    options = {
-        "location": "http://testserver",
-        "username": "alice",
-        "password": PASSWORD,
-        "cache_dir": str(cache),
-    }
+    options = options_for("alice", cache)
     writer = labstore.Session(options, file_name=tmp_path / "w.toml", transport=AppTransport(app))
     lab = writer.set(writer.Lab.new(name="cortexlab"))
     for i in range(5):
@@ -122,13 +128,7 @@ def test_lost_access_leaves_the_store_at_the_next_sync(app, world, make_user, tm
     make_user("bob")
     lab = writer.Lab.one({"name": "cortexlab"})
     writer.share(lab, "bob")
-    bob_options = {
-        "location": "http://testserver",
-        "username": "bob",
-        "password": PASSWORD,
-        "cache_dir": str(tmp_path / "bobcache"),
-    }
-    bob = session(app, bob_options, tmp_path)
+    bob = session(app, options_for("bob", tmp_path / "bobcache"), tmp_path)
     bob.refresh_cache()
     assert bob.Lab.count(query_type="local") == 1
     writer.unshare(lab, "bob")
@@ -286,13 +286,7 @@ def test_another_users_tags_and_folders_never_reach_the_store(app, world, make_u
     writer.create_paths("/lab/raw")
     writer.assign_paths(*({"entity": s, "path": "/lab/raw"} for s in subjects.values()))
     writer.share(subjects["ZM_4"], "bob")
-    bob_options = {
-        "location": "http://testserver",
-        "username": "bob",
-        "password": PASSWORD,
-        "cache_dir": str(tmp_path / "bobcache"),
-    }
-    bob = session(app, bob_options, tmp_path)
+    bob = session(app, options_for("bob", tmp_path / "bobcache"), tmp_path)
     bob.refresh_cache()
     store = bob.local_store
     with store.engine.connect() as conn:
@@ -329,4 +323,73 @@ def test_a_store_of_an_older_format_syncs_in_full_once(app, world, tmp_path):
     assert again.local_store.get_meta("cursor") is None
     assert again.local_store.get_meta("format") == "2"
     assert again.Subject.count({"tags": "good"}, query_type="refresh") == 1
+    again.close()
+
+
+def test_local_answers_are_stubs_that_load_on_first_use(app, world, tmp_path):
+    writer, options, cache = world
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    s.close()
+    offline = labstore.Session({"cache_dir": str(cache)}, file_name=tmp_path / "o.toml")
+    found = offline.Subject.where({"nickname__startswith": "ZM_"})
+    assert all("_stub" in vars(x) for x in found)  # only ids were read
+    assert [x.location for x in found] == [x.location for x in writer.Subject.all()]
+    assert [x.nickname for x in found] == [f"ZM_{i}" for i in range(5)]
+    assert not any("_stub" in vars(x) for x in found)
+    assert found[0] == writer.get(found[0].location)
+    again = offline.Subject.where({"nickname": "ZM_1"})
+    offline.local_store.clear()  # the object leaves the store before it is first used
+    with pytest.raises(NotFound, match="has left the local store"):
+        _ = again[0].nickname
+    offline.close()
+
+
+def test_pattern_searches_through_distinct_values_match_full_scans(
+    app, world, tmp_path, monkeypatch
+):
+    from labstore.client import patterns
+
+    writer, options, _ = world
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    queries = [
+        {"nickname__icontains": "zm_"},
+        {"nickname__iendswith": "_3"},
+        {"__not__": {"nickname__startswith": "ZM_1"}},
+        {"lab": {"name__icontains": "CORTEX"}},
+    ]
+    scanned = []
+    monkeypatch.setattr(patterns, "MAX_DISTINCT", 2)  # too many distinct values: plain scans
+    for query in queries:
+        scanned.append([x.location for x in s.Subject.where(query, query_type="local")])
+    monkeypatch.undo()
+    s.local_store.patterns._known.clear()
+    for query, expected in zip(queries, scanned, strict=True):
+        got = [x.location for x in s.Subject.where(query, query_type="local")]
+        assert got == expected, query
+        assert got == [x.location for x in s.Subject.where(query, query_type="remote")]
+    # A sync that brings a new value is seen: the distinct values follow the file's version.
+    writer.set(writer.Subject.new(nickname="zm_late"))
+    s.refresh_cache()
+    assert s.Subject.count({"nickname__icontains": "LATE"}, query_type="local") == 1
+    s.close()
+
+
+def test_replica_indexes_are_added_to_an_existing_store(app, world, tmp_path):
+    _, options, _ = world
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    path = s.local_store.path
+    s.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX ix_replica_experiment_subject_lab_id")
+    again = session(app, options, tmp_path)
+    assert again.Subject.count({"lab__name": "cortexlab"}, query_type="local") == 5
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM experiment_subject WHERE lab_id = 'x' "
+            "ORDER BY created, id"
+        ).fetchall()
+    assert "COVERING INDEX ix_replica_experiment_subject_lab_id" in str(plan)
     again.close()

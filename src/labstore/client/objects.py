@@ -10,7 +10,7 @@ they are a tuple, because associations are made on the child (``experiment.subje
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Protocol
 
 from labstore.errors import InvalidInput
@@ -20,6 +20,9 @@ from labstore.schema.values import coerce_field, coerce_kind, to_json_value
 
 META_NAMES = ("location", *(f.name for f in COMMON_FIELDS))
 _COMMON_KINDS = {f.name: f.kind for f in COMMON_FIELDS}
+# An object's state; a stub (see LabObject.stub) has none of it until first used.
+_STATE = frozenset({"_meta", "_values", "_pending", "_original"})
+StubLoader = Callable[[str], dict[str, Any]]
 
 
 class ObjectSource(Protocol):
@@ -62,16 +65,45 @@ class LabObject:
         for name, value in fields.items():
             setattr(self, name, value)
 
+    @classmethod
+    def stubs(cls, ids: Iterable[str], loader: StubLoader) -> list[LabObject]:
+        """Stored objects known by their ids alone, whose state ``loader(location)`` (the
+        JSON form) gives on first use: a query answering many objects builds only these."""
+        new = cls.__new__
+        out = []
+        for ident in ids:  # a plain loop: this runs once per row of large answers
+            obj = new(cls)
+            state = obj.__dict__
+            state["_stub"] = ident
+            state["_loader"] = loader
+            out.append(obj)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when an attribute is missing: the state of a stub, loaded now.
+        state = self.__dict__
+        if "_stub" not in state or name not in _STATE:
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+        self._fill(state["_loader"](f"{self._model.key}/{state['_stub']}"))
+        del state["_stub"], state["_loader"]
+        return state[name]
+
     # identity -----------------------------------------------------------------------------
     @property
     def location(self) -> str | None:
         """``pack/model/id`` once stored; ``None`` for an object the server has not seen."""
+        stub = self.__dict__.get("_stub")
+        if stub is not None:
+            return f"{self._model.key}/{stub}"
         value = self._meta.get("location")
         return str(value) if value is not None else None
 
     @property
     def id(self) -> str | None:
         """Short random identifier, unique within the model."""
+        stub = self.__dict__.get("_stub")
+        if stub is not None:
+            return str(stub)
         return self._meta.get("id")
 
     @property
@@ -125,21 +157,25 @@ class LabObject:
     def from_json(cls, data: dict[str, Any]) -> LabObject:
         """An object from the server's JSON form."""
         obj = cls.__new__(cls)
-        object.__setattr__(obj, "_meta", {})
-        object.__setattr__(obj, "_values", {})
-        object.__setattr__(obj, "_pending", {})
+        obj._fill(data)
+        return obj
+
+    def _fill(self, data: dict[str, Any]) -> None:
+        meta: dict[str, Any] = {}
+        values: dict[str, Any] = {}
         for name in META_NAMES:
-            raw = data.get(name)
             kind = _COMMON_KINDS.get(name, "str")
-            obj._meta[name] = coerce_kind(kind, raw, name, strict=False)  # type: ignore[arg-type]
-        for field in cls._model.fields:
-            obj._values[field.name] = coerce_kind(
+            meta[name] = coerce_kind(kind, data.get(name), name, strict=False)  # type: ignore[arg-type]
+        for field in self._model.fields:
+            values[field.name] = coerce_kind(
                 field.kind, data.get(field.name), field.name, strict=False
             )
-        for rel in cls._model.relations:
-            obj._values[rel.name] = data.get(rel.name)
-        object.__setattr__(obj, "_original", dict(obj._values))
-        return obj
+        for rel in self._model.relations:
+            values[rel.name] = data.get(rel.name)
+        object.__setattr__(self, "_meta", meta)
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_pending", {})
+        object.__setattr__(self, "_original", dict(values))
 
     def to_json(self, *, only_changed: bool = False) -> dict[str, Any]:
         """The fields as the server takes them (relations as locations)."""

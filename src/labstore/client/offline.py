@@ -14,13 +14,17 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from labstore.client.results import ResultList
 from labstore.client.store import LocalStore, store_path
-from labstore.errors import ConfigError, Conflict, InvalidInput, OfflineError
+from labstore.errors import ConfigError, Conflict, InvalidInput, NotFound, OfflineError
 
 if TYPE_CHECKING:
     import httpx
 
+    from labstore.client.objects import LabObject
+    from labstore.query.jsonquery import ParsedQuery
     from labstore.schema.registry import Registry
+    from labstore.schema.types import Model
 
 log = logging.getLogger("labstore.client.offline")
 MODES = ("remote", "auto", "local", "refresh")
@@ -45,6 +49,9 @@ class OfflineMixin:
         raise NotImplementedError
 
     def get_user_profile(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _class_for(self, model: Model) -> type[LabObject]:
         raise NotImplementedError
 
     @property
@@ -105,6 +112,15 @@ class OfflineMixin:
                     stacklevel=3,
                 )
         return True
+
+    def _local_results(self, parsed: ParsedQuery, *, limit: int | None = None) -> ResultList:
+        """The objects answering a query from the local store, as stubs: the query reads
+        only their ids, and each loads its state on first use (all of them at once)."""
+        store = self.local_store
+        assert store is not None
+        ids = store.query_ids(parsed, limit=limit)
+        cls = self._class_for(parsed.model)
+        return ResultList(cls.stubs(ids, _Hydrator(store, parsed.model, ids)))
 
     def refresh_cache(self, mode: str = "refresh") -> dt.datetime | None:
         """Bring the local store in step with the server through the change feed.
@@ -169,6 +185,22 @@ class OfflineMixin:
             "expired": expired,
             "counts": store.counts(),
         }
+
+
+class _Hydrator:
+    """The state of one answer's objects, read from the store when the first is used."""
+
+    def __init__(self, store: LocalStore, model: Model, ids: list[str]) -> None:
+        self.store, self.model, self.ids = store, model, ids
+        self._found: dict[str, dict[str, Any]] | None = None
+
+    def __call__(self, location: str) -> dict[str, Any]:
+        if self._found is None:
+            self._found = self.store.objects(self.model, self.ids)
+        data = self._found.pop(location.rsplit("/", 1)[1], None)  # each object loads once
+        if data is None:
+            raise NotFound(f"{location} has left the local store since the query answered")
+        return data
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:

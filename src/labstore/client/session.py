@@ -652,11 +652,6 @@ class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
             return iter(self._local_results(parsed, limit=limit))
         return self._run_query(body, model, {}, limit=limit)
 
-    def _local_results(self, parsed: ParsedQuery, *, limit: int | None = None) -> ResultList:
-        store = self.local_store
-        assert store is not None
-        return ResultList(self._object(data) for data in store.query(parsed, limit=limit))
-
     def _count(self, model: Model, query: Mapping[str, Any], query_type: str | None = None) -> int:
         body = {"__model__": model.key, "__query__": _encode(query)}
         if self._answer_locally(query_type):

@@ -18,26 +18,33 @@ format keeps what it has, and its next sync is a full one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, MetaData, String, Table, Text, delete, select
+import sqlalchemy.dialects.sqlite  # noqa: F401  (loaded with labstore, not on the first open)
+from sqlalchemy import Column, Index, MetaData, String, Table, Text, delete, select
 from sqlalchemy.exc import DatabaseError
 
+from labstore.client.patterns import DistinctValues
+from labstore.client.statements import StatementRunner
 from labstore.query.compile import Compiler
 from labstore.query.jsonquery import ParsedQuery
 from labstore.schema.registry import Registry
+from labstore.schema.types import Model
 from labstore.store.engine import create_store_engine, read_transaction, write_transaction
 from labstore.store.paths import PathView
 from labstore.store.records import json_to_row, row_to_json, split_location
-from labstore.store.select import count_rows, select_page
+from labstore.store.select import count_rows, count_statement, page_statement
 from labstore.store.tables import StoreTables
 
 log = logging.getLogger("labstore.client.store")
@@ -75,65 +82,132 @@ def _token_table(metadata: MetaData) -> Table:
     )
 
 
-class LocalStore:
-    """One replica file; safe to use from several processes at once."""
+def replica_indexes(tables: StoreTables) -> list[Index]:
+    """Add the indexes only a replica has to its tables, and return them.
 
-    def __init__(self, path: Path, registry: Registry) -> None:
+    One per relation: ``(parent column, created, id)``, partial on the parent column being
+    set. Queries by parent (a subject's experiments, an experiment's datasets, a lab's
+    experiments) in the default order then read the ids in order from the index alone: no
+    table row, no sort. The server has other costs (the visibility rule) and keeps its own.
+    """
+    indexes = []
+    for model in tables.registry:
+        table = tables(model)
+        for relation in model.relations:
+            column = table.c[relation.column]
+            name = _replica_index_name(model, relation.column)
+            where = column.is_not(None)
+            indexes.append(Index(name, column, table.c.created, table.c.id, sqlite_where=where))
+    return indexes
+
+
+def replica_index_names(registry: Registry) -> set[str]:
+    return {_replica_index_name(m, r.column) for m in registry for r in m.relations}
+
+
+def _replica_index_name(model: Model, column: str) -> str:
+    return f"ix_replica_{model.table_name}_{column}"
+
+
+class LocalStore:
+    """One replica file; safe to use from several processes at once.
+
+    Args:
+        path: The file.
+        registry: The server's models.
+        look: What :func:`look` saw in the file just before (``None``: nothing yet); when it
+            holds every table and index at the current format, opening writes nothing.
+        reader: A read-only connection to the file for the store's queries (made if None).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        registry: Registry,
+        look: StoreLook | None = None,
+        reader: sqlite3.Connection | None = None,
+    ) -> None:
         self.path = path
         self.registry = registry
-        self.tables = StoreTables(registry)
+        self.tables = StoreTables(registry, lazy=True)
         self.meta = _meta_table(self.tables.metadata)
         self.tokens = _token_table(self.tables.metadata)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_store_engine(f"sqlite:///{path}", foreign_keys=False)
-        # Under the write lock: processes opening a new store at once take turns instead of
-        # failing on a lock upgrade, which SQLite refuses at once rather than waiting.
+        self.compiler = Compiler(registry, self.tables)
+        self.statements = StatementRunner(
+            lambda: read_only_connection(path), self.engine.dialect, reader
+        )
+        self.patterns = DistinctValues(registry, self.tables, self.statements)
+        wanted = {
+            *self.tables.metadata.tables,
+            *(model.table_name for model in registry),
+            *replica_index_names(registry),
+        }
+        if look is None or look.format != str(FORMAT_VERSION) or not wanted <= look.names:
+            self._set_up()
+
+    def _set_up(self) -> None:
+        """Create what is missing, and the metadata, in one transaction.
+
+        Under the write lock: processes opening a new store at once take turns instead of
+        failing on a lock upgrade, which SQLite refuses at once rather than waiting; and a
+        reader sees either no store or a whole one.
+        """
+        self.tables.build_all()
         with write_transaction(self.engine) as conn:
             self.tables.metadata.create_all(conn)
-        self.compiler = Compiler(registry, self.tables)
+            for index in replica_indexes(self.tables):  # older stores' tables lack them
+                index.create(conn, checkfirst=True)
+            known = conn.execute(
+                select(self.meta.c.value).where(self.meta.c.key == "format")
+            ).scalar()
+            if known is None:
+                self._put_meta(
+                    conn,
+                    {
+                        "format": str(FORMAT_VERSION),
+                        "models": models_text(self.registry),
+                        "created_time": _now(),
+                    },
+                )
+            elif int(known) < FORMAT_VERSION:
+                # It lacks what newer feeds carry: bring everything again at the next sync.
+                conn.execute(delete(self.meta).where(self.meta.c.key == "cursor"))
+                self._put_meta(conn, {"format": str(FORMAT_VERSION)})
 
     @classmethod
     def open(cls, path: Path, registry: Registry | None = None) -> LocalStore:
         """Open (or make) the store at ``path``; rebuild it if it cannot be trusted.
 
         ``registry`` is the server's schema when online; offline it is read from the store.
+        Opening reads the file's schema and metadata once and, for a store in order, writes
+        nothing and reads no table.
 
         Raises:
             LookupError: Offline, and there is no usable store to read the schema from.
         """
-        reason = _distrust(path)
-        if reason is not None:
-            log.warning("rebuilding the local store %s: %s", path, reason)
-            _remove(path)
-        stored = read_registry(path) if path.exists() else None
+        # One read-only connection looks at the file, then serves the store's queries.
+        reader = read_only_connection(path) if path.exists() else None
+        found = look(path, reader)
+        rebuild = found if isinstance(found, str) else None
         if registry is None:
-            if stored is None:
+            if not isinstance(found, StoreLook) or found.models is None:
+                _close(reader)
                 raise LookupError(f"no local store at {path}: sync once while online")
-            registry = stored
-        elif stored is not None and _schema_hash(stored) != _schema_hash(registry):
-            log.warning("rebuilding the local store %s: the server's models changed", path)
+            registry = Registry.from_json(json.loads(found.models))
+        elif isinstance(found, StoreLook) and found.models not in (None, models_text(registry)):
+            rebuild = "the server's models changed"
+        if rebuild is not None:
+            log.warning("rebuilding the local store %s: %s", path, rebuild)
+            _close(reader)
             _remove(path)
-        store = cls(path, registry)
-        with write_transaction(store.engine) as conn:  # checked and set under one lock
-            known = conn.execute(
-                select(store.meta.c.value).where(store.meta.c.key == "format")
-            ).scalar()
-            if known is None:
-                store._put_meta(
-                    conn,
-                    {
-                        "format": str(FORMAT_VERSION),
-                        "models": json.dumps(registry.to_json(), sort_keys=True),
-                        "created_time": _now(),
-                    },
-                )
-            elif int(known) < FORMAT_VERSION:
-                # It lacks what newer feeds carry: bring everything again at the next sync.
-                conn.execute(delete(store.meta).where(store.meta.c.key == "cursor"))
-                store._put_meta(conn, {"format": str(FORMAT_VERSION)})
-        return store
+            reader, found = None, None
+        with _collections_paused():
+            return cls(path, registry, found if isinstance(found, StoreLook) else None, reader)
 
     def close(self) -> None:
+        self.statements.close()
         self.engine.dispose()
 
     # metadata ------------------------------------------------------------------------------
@@ -272,23 +346,39 @@ class LocalStore:
             row = conn.execute(select(table).where(table.c.id == ident)).mappings().first()
         return None if row is None else self._json(model, row)
 
-    def query(self, parsed: ParsedQuery, *, limit: int | None = None) -> list[dict[str, Any]]:
-        """Every object matching a parsed query (its limit and offset apply)."""
+    def query_ids(self, parsed: ParsedQuery, *, limit: int | None = None) -> list[str]:
+        """The ids of the objects matching a parsed query, in its order (limit and offset
+        apply): the fast path for queries answering many objects, built on first use."""
+        stmt = page_statement(
+            self.compiler,
+            parsed.model,
+            self.patterns.rewrite(parsed.model, parsed.node),
+            parsed.order,
+            limit=None,
+            offset=parsed.offset,
+            cursor=parsed.cursor,
+            columns=["id"],
+        )
+        wanted = parsed.limit if parsed.limit is not None else limit
+        if wanted is not None:
+            stmt = stmt.limit(wanted)
+        return [row[0] for row in self.statements.rows(stmt)]
+
+    def objects(self, model: Model, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The JSON form of the stored objects among ``ids``, by id."""
+        table = self.tables(model)
+        found: dict[str, dict[str, Any]] = {}
         with read_transaction(self.engine) as conn:
-            page = select_page(
-                conn,
-                self.compiler,
-                parsed.model,
-                parsed.node,
-                parsed.order,
-                limit=parsed.limit if parsed.limit is not None else limit,
-                offset=parsed.offset,
-            )
-        return [self._json(parsed.model, row) for row in page.rows]
+            for start in range(0, len(ids), CHUNK):
+                chunk = list(ids[start : start + CHUNK])
+                for row in conn.execute(select(table).where(table.c.id.in_(chunk))).mappings():
+                    found[row["id"]] = self._json(model, row)
+        return found
 
     def count(self, parsed: ParsedQuery) -> int:
-        with read_transaction(self.engine) as conn:
-            return count_rows(conn, self.compiler, parsed.model, parsed.node)
+        node = self.patterns.rewrite(parsed.model, parsed.node)
+        stmt = count_statement(self.compiler, parsed.model, node)
+        return int(self.statements.scalar(stmt) or 0)
 
     def counts(self) -> dict[str, int]:
         with read_transaction(self.engine) as conn:
@@ -318,35 +408,70 @@ class LocalStore:
         return row_to_json(model, row, self.registry.parent_keys(model))
 
 
-def read_registry(path: Path) -> Registry | None:
-    """The server models a store was made with, or None if it holds none."""
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            row = conn.execute("SELECT value FROM store_meta WHERE key = 'models'").fetchone()
-    except sqlite3.Error:
-        return None
-    return Registry.from_json(json.loads(row[0])) if row else None
+@dataclass(frozen=True)
+class StoreLook:
+    """What a store file holds, read in one go: its table and index names, format, models."""
+
+    names: frozenset[str]
+    format: str | None
+    models: str | None
 
 
-def _distrust(path: Path) -> str | None:
-    """Why a store file cannot be used, or None if it can (or does not exist)."""
+def look(path: Path, conn: sqlite3.Connection | None = None) -> StoreLook | str | None:
+    """What the store at ``path`` holds; why it cannot be used (text); or None (no store, or
+    one being made by another process, whose transaction shows nothing until it commits).
+
+    Read through ``conn`` (a read-only connection to ``path``, left open) when given.
+    """
     if not path.exists():
         return None
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with contextlib.ExitStack() as stack:
+            if conn is None:
+                conn = stack.enter_context(contextlib.closing(read_only_connection(path)))
             # Cheap checks only: reading the schema fails on a file that is not SQLite.
             # (PRAGMA quick_check read every page: ~1 s per 400 MiB on every open.)
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if "store_meta" not in tables:
+            names = frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_master"))
+            if not names:
+                return None
+            if "store_meta" not in names:
                 return "it is not a labstore store"
-            row = conn.execute("SELECT value FROM store_meta WHERE key = 'format'").fetchone()
+            meta = dict(
+                conn.execute("SELECT key, value FROM store_meta WHERE key IN ('format', 'models')")
+            )
     except (sqlite3.Error, DatabaseError) as exc:
         return f"it is unreadable ({exc})"
-    if row is None or not str(row[0]).isdigit():
+    known = meta.get("format")
+    if known is None or not str(known).isdigit():
         return "it has no format version"
-    if int(row[0]) > FORMAT_VERSION:
-        return f"a newer labstore wrote it (format {row[0]}, this one reads {FORMAT_VERSION})"
-    return None
+    if int(known) > FORMAT_VERSION:
+        return f"a newer labstore wrote it (format {known}, this one reads {FORMAT_VERSION})"
+    return StoreLook(names, str(known), meta.get("models"))
+
+
+def read_registry(path: Path) -> Registry | None:
+    """The server models a store was made with, or None if it holds none."""
+    found = look(path)
+    if not isinstance(found, StoreLook) or found.models is None:
+        return None
+    return Registry.from_json(json.loads(found.models))
+
+
+def models_text(registry: Registry) -> str:
+    """The models as a store keeps them (and compares them with the server's)."""
+    return json.dumps(registry.to_json(), sort_keys=True)
+
+
+def read_only_connection(path: Path) -> sqlite3.Connection:
+    """A connection that can only read the store (any thread may use it)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA case_sensitive_like=ON")  # as the store's engine: the compiler needs it
+    return conn
+
+
+def _close(conn: sqlite3.Connection | None) -> None:
+    if conn is not None:
+        conn.close()
 
 
 def _remove(path: Path) -> None:
@@ -356,8 +481,21 @@ def _remove(path: Path) -> None:
             candidate.unlink()
 
 
-def _schema_hash(registry: Registry) -> str:
-    return hashlib.sha256(json.dumps(registry.to_json(), sort_keys=True).encode()).hexdigest()
+@contextlib.contextmanager
+def _collections_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the store's schema objects are built.
+
+    Building the tables makes thousands of long-lived objects; each collection it triggers
+    also walks everything imported before (SQLAlchemy's own objects), which measured half of
+    the time of opening a store. Nothing built here is garbage, so nothing is lost by waiting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _split(location: str) -> dict[str, str]:

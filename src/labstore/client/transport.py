@@ -17,6 +17,7 @@ that attempt's 204 instead of a 404.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -82,12 +83,24 @@ class Transport:
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], None] = time.sleep
         self._owner = True
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            timeout=self.policy.request_timeout,
-            transport=transport,
-            headers={"User-Agent": f"labstore/{__version__}"},
-        )
+        self._client_options: dict[str, Any] = {
+            "base_url": self.base_url,
+            "timeout": self.policy.request_timeout,
+            "transport": transport,
+            "headers": {"User-Agent": f"labstore/{__version__}"},
+        }
+        # The httpx client, made on first use and shared with derived transports: a local
+        # session never sends a request, and making one costs ~0.1 s (its HTTP stack, the
+        # certificate bundle) of opening an offline session.
+        self._clients: list[httpx.Client] = []
+        self._making = threading.Lock()
+
+    @property
+    def _client(self) -> httpx.Client:
+        with self._making:
+            if not self._clients:
+                self._clients.append(httpx.Client(**self._client_options))
+            return self._clients[0]
 
     @property
     def timeout(self) -> float:
@@ -112,8 +125,8 @@ class Transport:
         self.policy = self.policy.with_request_timeout(seconds)
 
     def close(self) -> None:
-        if self._owner:
-            self._client.close()
+        if self._owner and self._clients:
+            self._clients[0].close()
 
     def request(
         self,

@@ -133,7 +133,7 @@ class Compiler:
         if field is not None and field.kind in ("json", "array") and lookup == "contains":
             expr: ColumnElement[bool] = json_array_contains(column, str(value))
         else:
-            expr = _compare(column, lookup, value)
+            expr = compare(column, lookup, value)
         # Null-safe: a NULL column fails the test as false, so Not() includes it.
         return and_(column.is_not(None), expr)
 
@@ -214,7 +214,8 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _compare(column: Any, lookup: str, value: Any) -> ColumnElement[bool]:
+def compare(column: Any, lookup: str, value: Any) -> ColumnElement[bool]:
+    """``column <lookup> value`` for a scalar field (not null-safe: callers add that)."""
     if lookup == "exact":
         return column == value  # type: ignore[no-any-return]
     if lookup == "iexact":
@@ -245,4 +246,4 @@ def _pattern(lookup: str, value: Any) -> str:
     return f"%{text}"
 
 
-__all__ = ["Compiler", "column_name", "json_array_contains"]
+__all__ = ["Compiler", "column_name", "compare", "json_array_contains"]

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, func, select, true
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, func, select, true
 
 from labstore.query.ast import TRUE, Node, OrderKey
 from labstore.query.compile import Compiler, column_name
@@ -31,6 +31,35 @@ def _scope(compiler: Compiler, model: Model) -> ColumnElement[bool]:
     return compiler.visible(model, table) if compiler.visible is not None else true()
 
 
+def page_statement(
+    compiler: Compiler,
+    model: Model,
+    node: Node,
+    order: Sequence[OrderKey],
+    *,
+    limit: int | None,
+    offset: int = 0,
+    cursor: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> Select[Any]:
+    """The SELECT of one page (``limit + 1`` rows, so the caller sees whether more follow)
+    of the rows matching ``node`` in ``order``; ``columns`` narrows it (default: all)."""
+    table = compiler.table_for(model)
+    # The scope first: SQLite tests terms in order, and the access columns are in every index
+    # the server walks, so rows the user may not see are dropped before their table row is read.
+    where = [_scope(compiler, model), compiler.where(model, node)]
+    if cursor:
+        values = decode_cursor(compiler.registry, model, order, cursor)
+        where.append(compiler.after(model, order, values))
+    chosen = [table.c[name] for name in columns] if columns is not None else [table]
+    stmt = select(*chosen).where(*where).order_by(*compiler.order_by(model, order))
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    return stmt
+
+
 def select_page(
     conn: Connection,
     compiler: Compiler,
@@ -43,18 +72,7 @@ def select_page(
     cursor: str | None = None,
 ) -> RowPage:
     """One page of rows matching ``node``, in ``order``, with the cursor of the next page."""
-    table = compiler.table_for(model)
-    # The scope first: SQLite tests terms in order, and the access columns are in every index
-    # the server walks, so rows the user may not see are dropped before their table row is read.
-    where = [_scope(compiler, model), compiler.where(model, node)]
-    if cursor:
-        values = decode_cursor(compiler.registry, model, order, cursor)
-        where.append(compiler.after(model, order, values))
-    stmt = select(table).where(*where).order_by(*compiler.order_by(model, order))
-    if offset:
-        stmt = stmt.offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit + 1)
+    stmt = page_statement(compiler, model, node, order, limit=limit, offset=offset, cursor=cursor)
     rows = list(conn.execute(stmt).mappings().all())
     next_cursor = None
     if limit is not None and len(rows) > limit:
@@ -73,7 +91,7 @@ def _scope_parts(compiler: Compiler, model: Model) -> list[ColumnElement[bool]]:
     return list(parts(model, compiler.table_for(model)))
 
 
-def count_rows(conn: Connection, compiler: Compiler, model: Model, node: Node = TRUE) -> int:
+def count_statement(compiler: Compiler, model: Model, node: Node = TRUE) -> Select[Any]:
     """How many rows match ``node``: one count per disjoint part of the scope, added up.
 
     Each part is a condition an index can drive (rows of the user's shared groups, say), where
@@ -88,7 +106,11 @@ def count_rows(conn: Connection, compiler: Compiler, model: Model, node: Node = 
     total: ColumnElement[Any] = counts[0]
     for count in counts[1:]:
         total = total + count
-    return int(conn.execute(select(total)).scalar_one())
+    return select(total)
+
+
+def count_rows(conn: Connection, compiler: Compiler, model: Model, node: Node = TRUE) -> int:
+    return int(conn.execute(count_statement(compiler, model, node)).scalar_one())
 
 
 def fetch_related(
