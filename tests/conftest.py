@@ -26,6 +26,7 @@ from labstore.server.admin import add_member, add_project
 from labstore.server.state import AppState
 from labstore.store.engine import write_transaction
 from tests.support.inprocess import AppTransport
+from tests.support.s3 import S3Server
 
 PG_ENV = "LABSTORE_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true")
@@ -95,9 +96,35 @@ def fast_settings(data_dir: Path, database_url: str = "", **overrides: Any) -> S
     )
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-compatible server process (moto) for the whole test session."""
+    server = S3Server()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[FastAPI]:
-    application = create_app(fast_settings(tmp_path / "data", database_url))
+def storage_settings() -> dict[str, str]:
+    """Blob storage settings of ``app``: local disk. Modules that test blobs override this
+    with a fixture parametrized over local disk and S3 (``blob_storage_settings``)."""
+    return {}
+
+
+def blob_storage_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """For a ``storage_settings`` fixture with ``params=BLOB_BACKENDS``."""
+    if request.param == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        return server.settings()
+    return {}
+
+
+BLOB_BACKENDS = ["disk", "s3"]
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, storage_settings: dict[str, str]) -> Iterator[FastAPI]:
+    application = create_app(fast_settings(tmp_path / "data", database_url, **storage_settings))
     yield application
     application.state.labstore.db.dispose()
 

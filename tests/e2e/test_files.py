@@ -12,7 +12,7 @@ import textwrap
 import httpx
 
 import labstore
-from tests.support.live import LABSTORE
+from tests.support.live import LABSTORE, LiveServer
 
 CHUNK = 64 * 1024
 KILLED_UPLOADER = textwrap.dedent(
@@ -116,3 +116,34 @@ def test_an_upload_resumes_after_its_process_was_killed(live_server, tmp_path):
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
     assert session.blobs.read(stored.sha256) == data
     session.close()
+
+
+def test_large_downloads_redirect_to_presigned_object_storage_urls(
+    s3_server, tmp_path, monkeypatch
+):
+    for name, value in {**s3_server.settings(), "presign_above_bytes": "100000"}.items():
+        monkeypatch.setenv(f"LABSTORE_{name.upper()}", value)
+    server = LiveServer(tmp_path / "data")
+    server.data_dir.mkdir()
+    server.cli("user", "add", "carol", "--password-stdin", input="carol-password\n")
+    server.start()
+    try:
+        session = labstore.Session(
+            {"location": server.url, "username": "carol", "password": "carol-password"},
+            file_name=tmp_path / "c.toml",
+        )
+        large, small = os.urandom(300_000), os.urandom(5_000)
+        stored = session.upload(large, name="large.bin")
+        small_sha = session.blobs.put(small)
+        token = {"Authorization": f"Bearer {session._transport.token}"}
+        answer = httpx.get(f"{server.url}/api/blobs/{stored.sha256}", headers=token)
+        assert answer.status_code == 307
+        assert answer.headers["location"].startswith(s3_server.endpoint)
+        direct = httpx.get(f"{server.url}/api/blobs/{small_sha}", headers=token)
+        assert direct.status_code == 200 and direct.content == small  # small: no redirect
+        # The client follows it (httpx drops the token when the origin changes).
+        assert session.download(stored, tmp_path / "large.bin").read_bytes() == large
+        assert session.blobs.read(stored.sha256, 1000, 1010) == large[1000:1010]
+        session.close()
+    finally:
+        server.stop()

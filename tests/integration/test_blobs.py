@@ -13,6 +13,7 @@ from labstore.errors import InvalidInput, NotFound
 from labstore.schema.blobs import blob_references
 from labstore.schema.types import Field, Model
 from labstore.store.engine import read_transaction
+from tests.conftest import BLOB_BACKENDS, blob_storage_settings
 from tests.support.inprocess import CountingTransport
 
 CONTENT = b"0123456789abcdefghij" * 1000
@@ -21,6 +22,12 @@ SHA = hashlib.sha256(CONTENT).hexdigest()
 
 def sha_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(params=BLOB_BACKENDS)
+def storage_settings(request):
+    """Every test here runs on local disk and on a real S3-compatible server."""
+    return blob_storage_settings(request)
 
 
 @pytest.fixture

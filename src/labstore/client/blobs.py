@@ -156,7 +156,9 @@ class BlobClient:
         if self.cache is not None and (cached := self.cache.find(sha256)) is not None:
             return self.cache.read(cached, start, stop)
         if start is None and stop is None:
-            data = self.transport.request("GET", f"/api/blobs/{sha256}").content
+            data = self.transport.request(
+                "GET", f"/api/blobs/{sha256}", follow_redirects=True
+            ).content
             if self.cache is not None:
                 self.cache.add(sha256, data)
             return data
@@ -166,7 +168,10 @@ class BlobClient:
         last = "" if stop is None else str(stop - 1)
         try:
             answer = self.transport.request(
-                "GET", f"/api/blobs/{sha256}", headers={"Range": f"bytes={first}-{last}"}
+                "GET",
+                f"/api/blobs/{sha256}",
+                headers={"Range": f"bytes={first}-{last}"},
+                follow_redirects=True,
             )
         except InvalidInput as exc:
             if exc.details.get("size") is not None:  # 416: the range starts past the end
@@ -195,7 +200,9 @@ class BlobClient:
         if size > downloads.SEGMENT:
             downloads.download_ranges(self.transport, sha256, size, target, progress=progress)
             return target
-        with self.transport.stream("GET", f"/api/blobs/{sha256}") as response:
+        with self.transport.stream(
+            "GET", f"/api/blobs/{sha256}", follow_redirects=True
+        ) as response:
             _write_verified(sha256, target, response.iter_bytes(PIECE), progress)
         return target
 

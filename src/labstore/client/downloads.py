@@ -93,7 +93,9 @@ def download_ranges(
             offset = number * SEGMENT
             last = min(size, offset + SEGMENT) - 1
             headers = {"Range": f"bytes={offset}-{last}"}
-            with transport.stream("GET", f"/api/blobs/{sha256}", headers=headers) as response:
+            with transport.stream(
+                "GET", f"/api/blobs/{sha256}", headers=headers, follow_redirects=True
+            ) as response:
                 if response.status_code != 206:
                     raise TransportError(f"GET {sha256}: expected 206, got {response.status_code}")
                 position = offset

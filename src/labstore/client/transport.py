@@ -138,6 +138,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
         content: Body | None = None,
+        follow_redirects: bool = False,
     ) -> httpx.Response:
         """Send one request, retrying as the policy says; answers of 400 and above raise the
         matching labstore error.
@@ -161,6 +162,7 @@ class Transport:
                 content=body,
                 headers=all_headers,
                 timeout=timeout,
+                follow_redirects=follow_redirects,
             )
 
         response = self._send(method, path, all_headers, attempt, retry=not once)
@@ -172,9 +174,16 @@ class Transport:
 
     @contextmanager
     def stream(
-        self, method: str, path: str, *, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False,
     ) -> Iterator[httpx.Response]:
         """A response whose body is read as it arrives (``iter_bytes``), for large blobs.
+
+        Redirects to another host (presigned object-storage URLs) drop the token.
 
         Getting the answer is retried as :meth:`request` is; a failure while its body is
         being read is not (the caller has consumed part of it).
@@ -186,7 +195,7 @@ class Transport:
 
         def attempt(timeout: float) -> httpx.Response:
             request = self._client.build_request(method, path, headers=all_headers, timeout=timeout)
-            return self._client.send(request, stream=True)
+            return self._client.send(request, stream=True, follow_redirects=follow_redirects)
 
         response = self._send(method, path, all_headers, attempt, retry=True)
         try:

@@ -37,8 +37,26 @@ class Settings:
         default="",
     )
     storage_url: str = _doc(
-        "Where blobs live; empty means DATA_DIR/blobs on local disk", default=""
+        "Where blobs live: empty means DATA_DIR/blobs on local disk; file:///path; or "
+        "s3://bucket/prefix for S3-compatible object storage (see the S3_* settings)",
+        default="",
     )
+    s3_endpoint_url: str = _doc(
+        "URL of the S3-compatible server (MinIO, Ceph, ...); empty means AWS", default=""
+    )
+    s3_region: str = _doc("S3 region; empty leaves it to AWS_REGION or ~/.aws", default="")
+    s3_access_key_id: str = _doc(
+        "S3 access key; empty leaves it to AWS_ACCESS_KEY_ID or ~/.aws", default=""
+    )
+    s3_secret_access_key: str = _doc(
+        "S3 secret key; empty leaves it to AWS_SECRET_ACCESS_KEY or ~/.aws", default=""
+    )
+    presign_above_bytes: int = _doc(
+        "Downloads of blobs at least this large are redirected to a presigned URL of the "
+        "object storage (S3 only); 0 never redirects",
+        default=0,
+    )
+    presign_seconds: int = _doc("How long a presigned download URL works", default=900)
     upload_expiry_hours: float = _doc(
         "How long an unfinished chunked upload is kept after it starts", default=24.0
     )

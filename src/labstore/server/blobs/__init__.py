@@ -27,6 +27,17 @@ def open_storage(settings: Settings) -> BlobStorage:
         return LocalDiskStorage(settings.data_dir / "blobs")
     if url.startswith("file://"):
         return LocalDiskStorage(Path(url.removeprefix("file://")).expanduser())
+    if url.startswith("s3://"):
+        from labstore.server.blobs.s3 import S3Storage  # boto3 only when S3 is used
+
+        return S3Storage(
+            url,
+            settings.data_dir / "staging",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key_id,
+            aws_secret_access_key=settings.s3_secret_access_key,
+        )
     raise ConfigError(
         f"storage_url {url!r}: expected empty (local disk under the data dir), "
         "file:///path or s3://bucket/prefix"

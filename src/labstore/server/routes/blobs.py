@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import anyio.from_thread
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from labstore.server.blobs.catalog import BlobCatalog
@@ -101,8 +101,17 @@ def head_blob(sha256: str, state: StateDep, reader: ReaderDep) -> Response:
 
 @router.get("/{sha256}")
 def get_blob(sha256: str, request: Request, state: StateDep, reader: ReaderDep) -> Response:
-    """The blob's bytes, streamed; ``Range: bytes=a-b`` answers 206 with that part."""
+    """The blob's bytes, streamed; ``Range: bytes=a-b`` answers 206 with that part.
+
+    Large blobs in object storage may answer 307 to a presigned URL instead (see the
+    ``presign_above_bytes`` setting): the bytes then skip this server.
+    """
     size = _readable_size(state, reader, sha256)
+    threshold = state.settings.presign_above_bytes
+    if threshold and size >= threshold:
+        url = state.blobs.presigned_url(sha256, state.settings.presign_seconds)
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
     wanted = parse_range(request.headers.get("range"), size)
     start, stop = wanted if wanted is not None else (0, size)
     headers = _headers(sha256, stop - start)
