@@ -124,11 +124,14 @@ def test_bad_starts_are_refused(api, alice, body, path):
     assert answer.status_code == 400 and answer.json()["error"]["details"]["path"] == path
 
 
-def test_a_whole_that_does_not_match_stores_nothing(api, state, alice):
+@pytest.mark.parametrize("hashed_while_arriving", [True, False])
+def test_a_whole_that_does_not_match_stores_nothing(api, state, alice, hashed_while_arriving):
     other = os.urandom(len(DATA))  # every chunk correct for itself, the whole is not DATA
     upload = start(api, alice).json()["id"]
     for n in range(6):
         send(api, alice, upload, n, data=chunk(n, other))
+    if not hashed_while_arriving:  # as if another server process completed it
+        state.upload_hashes.forget(upload)
     answer = api.post(f"/api/uploads/{upload}/complete", headers=alice)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "checksum_mismatch"
     assert not state.blobs.exists(SHA) and not state.blobs.exists(sha_of(other))

@@ -119,21 +119,19 @@ class BlobClient:
 
     def _put_file(self, handle: BinaryIO, progress: Progress | None) -> str:
         start = handle.tell()
+        if _has_fileno(handle):
+            size = os.fstat(handle.fileno()).st_size - start
+            if size > uploads.CHUNK_SIZE:
+                digest = uploads.hash_file(handle.fileno(), start, size, uploads.CHUNK_SIZE)
+                if not self.exists(digest.sha256):
+                    uploads.send_chunked(self.transport, digest, progress=progress)
+                elif progress is not None:
+                    progress(digest.size)
+                return digest.sha256
         sha256, size = file_sha256(handle)
         if self.exists(sha256):
             if progress is not None:
                 progress(size)
-            return sha256
-        if size > uploads.CHUNK_SIZE and _has_fileno(handle):
-            uploads.send_chunked(
-                self.transport,
-                handle,
-                start,
-                sha256,
-                size,
-                progress=progress,
-                chunk_size=uploads.CHUNK_SIZE,
-            )
             return sha256
 
         def body() -> Iterator[bytes]:

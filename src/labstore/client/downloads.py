@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import threading
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ def download_ranges(
                 if response.status_code != 206:
                     raise TransportError(f"GET {sha256}: expected 206, got {response.status_code}")
                 position = offset
-                for piece in response.iter_bytes(PIECE):
+                for piece in response.iter_bytes():  # as they arrive, no regrouping
                     if position + len(piece) > last + 1:
                         raise TransportError(f"GET {sha256}: more bytes than the range asked")
                     os.pwrite(fd, piece, position)
@@ -123,7 +123,7 @@ def download_ranges(
                     next_to_hash += 1
                 if not pending:
                     break
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     future.result()
     finally:

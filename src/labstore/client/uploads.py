@@ -4,8 +4,11 @@ The server keeps what arrived: starting the upload of a blob that this user alre
 upload running for returns that upload and the chunks it holds, so after a crash or a
 restart (of this process or of the machine) only the missing chunks are sent. Each chunk
 goes with its sha256; the server checks it on arrival and the whole again at the end.
-Chunks are read with ``pread`` and sent by a few threads at once, so memory stays at
-``workers * chunk_size`` whatever the file's size.
+
+The file is read twice: once to hash it (the whole, to ask the server whether it has the
+content and to name the upload, and each chunk, on a helper thread at the same time), then
+to send the missing chunks, streamed from disk by a few threads at once. Memory stays at a
+few pieces per thread whatever the file's size.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
 
 from labstore.client.transport import Transport
 
 CHUNK_SIZE = 8 * 1024 * 1024
 WORKERS = 4
+PIECE = 1 << 20
 Progress = Callable[[int], None]
 
 
@@ -37,18 +42,70 @@ class LockedProgress:
                 self.progress(moved)
 
 
+@dataclass(frozen=True)
+class FileDigest:
+    """The hashes of ``size`` bytes of a file from offset ``start``: whole and per chunk."""
+
+    fd: int
+    start: int
+    size: int
+    sha256: str
+    chunk_size: int
+    chunks: list[str]
+
+    def chunk_length(self, number: int) -> int:
+        return min(self.chunk_size, self.size - number * self.chunk_size)
+
+
+def hash_file(fd: int, start: int, size: int, chunk_size: int = CHUNK_SIZE) -> FileDigest:
+    """Hash the whole and each chunk in one read (the chunks on a helper thread)."""
+    whole, current = hashlib.sha256(), hashlib.sha256()
+    chunks: list[str] = []
+    offset = in_chunk = 0
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        pending: Future[None] | None = None
+        while offset < size:
+            piece = os.pread(fd, min(PIECE, size - offset, chunk_size - in_chunk), start + offset)
+            if not piece:
+                break
+            if pending is not None:
+                pending.result()
+            pending = helper.submit(current.update, piece)  # sha256 frees the GIL: in parallel
+            whole.update(piece)
+            offset += len(piece)
+            in_chunk += len(piece)
+            if in_chunk == chunk_size:
+                pending.result()
+                pending = None
+                chunks.append(current.hexdigest())
+                current, in_chunk = hashlib.sha256(), 0
+        if pending is not None:
+            pending.result()
+    if in_chunk or not chunks:
+        chunks.append(current.hexdigest())
+    return FileDigest(fd, start, offset, whole.hexdigest(), chunk_size, chunks)
+
+
+def _chunk_pieces(digest: FileDigest, number: int) -> Iterator[bytes]:
+    offset = digest.start + number * digest.chunk_size
+    left = digest.chunk_length(number)
+    while left > 0:
+        piece = os.pread(digest.fd, min(PIECE, left), offset)
+        if not piece:
+            return  # the file shrank: the server refuses the short chunk
+        offset += len(piece)
+        left -= len(piece)
+        yield piece
+
+
 def send_chunked(
     transport: Transport,
-    handle: BinaryIO,
-    start: int,
-    sha256: str,
-    size: int,
+    digest: FileDigest,
     *,
     progress: Progress | None = None,
-    chunk_size: int = CHUNK_SIZE,
     workers: int = WORKERS,
 ) -> dict[str, Any]:
-    """Upload ``size`` bytes of ``handle`` from offset ``start`` as blob ``sha256``.
+    """Upload the bytes ``digest`` describes as blob ``digest.sha256``.
 
     Returns the server's answer to completing the upload (``{"sha256", "size"}``).
 
@@ -56,34 +113,35 @@ def send_chunked(
         InvalidInput: The server refused a chunk or the whole (the file changed meanwhile).
         LabstoreError: The transfer failed; calling again resumes where it stopped.
     """
-    info = transport.request(
-        "POST", "/api/uploads", json={"sha256": sha256, "size": size, "chunk_size": chunk_size}
-    ).json()
+    body = {"sha256": digest.sha256, "size": digest.size, "chunk_size": digest.chunk_size}
+    info = transport.request("POST", "/api/uploads", json=body).json()
+    if int(info["chunk_size"]) != digest.chunk_size:  # resuming an upload cut differently
+        digest = hash_file(digest.fd, digest.start, digest.size, int(info["chunk_size"]))
     report = LockedProgress(progress)
-    step = int(info["chunk_size"])
     received = set(info["received"])
-    report(sum(min(step, size - n * step) for n in received))
-    fd = handle.fileno()
+    report(sum(digest.chunk_length(n) for n in received))
     failed = threading.Event()
 
     def send(number: int) -> None:
         if failed.is_set():  # another chunk failed: leave the rest for the next attempt
             return
         try:
-            length = min(step, size - number * step)
-            data = os.pread(fd, length, start + number * step)
             transport.request(
                 "PUT",
                 f"/api/uploads/{info['id']}/chunks/{number}",
-                content=data,
-                headers={"X-Chunk-Sha256": hashlib.sha256(data).hexdigest()},
+                # A function: each attempt reads the chunk afresh, so a failed one is retried.
+                content=lambda: _chunk_pieces(digest, number),
+                headers={
+                    "Content-Length": str(digest.chunk_length(number)),
+                    "X-Chunk-Sha256": digest.chunks[number],
+                },
             )
-            report(length)
+            report(digest.chunk_length(number))  # counted once the server holds it
         except BaseException:
             failed.set()
             raise
 
-    missing = [n for n in range(int(info["chunks"])) if n not in received]
+    missing = [n for n in range(len(digest.chunks)) if n not in received]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [pool.submit(send, n) for n in missing]
         try:

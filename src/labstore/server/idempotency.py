@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEPT_HEADERS = frozenset({"content-type", "etag", "location"})
 # Paths whose answers are never stored (a login answers a token).
 NEVER_REMEMBERED = ("/api/auth/",)
+# Writes that are idempotent by themselves: a blob or an upload chunk is named by its content
+# (checked on arrival), so sending it again stores nothing twice. Their bodies are large and
+# streamed: hashing them once more for a key's fingerprint would only cost time.
+IDEMPOTENT_BY_CONTENT = re.compile(r"^/api/(blobs/[^/]+|uploads/[^/]+/chunks/[^/]+)$")
 _POLL_SECONDS = 0.05
 _PURGE_EVERY_SECONDS = 60.0
 
@@ -279,7 +284,7 @@ class IdempotencyMiddleware:
         headers = Headers(scope=scope)
         key = headers.get(KEY_HEADER)
         path: str = scope["path"]
-        if key is None or path.startswith(NEVER_REMEMBERED):
+        if key is None or path.startswith(NEVER_REMEMBERED) or IDEMPOTENT_BY_CONTENT.match(path):
             await self.app(scope, receive, send)
             return
         try:

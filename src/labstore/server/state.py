@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Request
@@ -11,6 +11,7 @@ from labstore.errors import AuthenticationError, PermissionDenied
 from labstore.schema.registry import Registry
 from labstore.server import idempotency
 from labstore.server.auth import ANONYMOUS, Accounts, Principal
+from labstore.server.blobs.running import RunningHashes
 from labstore.server.blobs.storage import BlobStorage
 from labstore.server.database import Database
 from labstore.server.reads import Reader
@@ -26,6 +27,8 @@ class AppState:
     db: Database
     accounts: Accounts
     blobs: BlobStorage
+    # Whole-content hashes of chunked uploads, advanced as chunks arrive (this process's).
+    upload_hashes: RunningHashes = field(default_factory=RunningHashes)
 
 
 def get_state(request: Request) -> AppState:

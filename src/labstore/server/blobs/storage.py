@@ -42,11 +42,12 @@ class BlobStorage(Protocol):
         hash to anything else. Writing a blob that exists already is harmless.
         """
 
-    def write_file(self, sha256: str, path: Path) -> int:
-        """Store the local file ``path`` as blob ``sha256``, verified; returns its length.
+    def write_file(self, sha256: str, path: Path, *, verified: bool = False) -> int:
+        """Store the local file ``path`` as blob ``sha256``; returns its length.
 
         The file is consumed (moved into place where the backend can, else copied and
-        removed). Raises ChecksumMismatch, storing nothing, when it hashes to anything else.
+        removed). Unless the caller ``verified`` its hash already, raises ChecksumMismatch,
+        storing nothing, when it hashes to anything else.
         """
 
     def open_range(self, sha256: str, start: int, stop: int) -> Iterator[bytes]:

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Row, delete, select
 from labstore.errors import Conflict, InvalidInput, NotFound
 from labstore.schema.blobs import is_sha256
 from labstore.server.blobs.catalog import BlobCatalog
+from labstore.server.blobs.running import RunningHashes
 from labstore.server.blobs.storage import BlobStorage, ChecksumMismatch, VerifyingReader
 from labstore.server.database import Database
 from labstore.server.inserts import insert_missing
@@ -51,10 +52,16 @@ class Uploads:
     """The chunked uploads of one principal."""
 
     def __init__(
-        self, db: Database, storage: BlobStorage, rules: UploadRules, reader: Reader
+        self,
+        db: Database,
+        storage: BlobStorage,
+        rules: UploadRules,
+        reader: Reader,
+        hashes: RunningHashes,
     ) -> None:
         self.db = db
         self.storage = storage
+        self.hashes = hashes
         self.rules = rules
         self.reader = reader
         self.user = reader.principal.username
@@ -213,6 +220,12 @@ class Uploads:
                 self.chunks,
                 [{"upload_id": ident, "number": number, "sha256": sha256, "size": expected}],
             )
+            received = set(
+                conn.execute(
+                    select(self.chunks.c.number).where(self.chunks.c.upload_id == ident)
+                ).scalars()
+            )
+        self.hashes.advance(ident, self._staged(ident), row.chunk_size, row.size, received)
         return done is None
 
     def _write_at(self, ident: str, offset: int, chunks: Iterable[bytes]) -> None:
@@ -247,8 +260,15 @@ class Uploads:
                 {"missing": missing[:1000]},
             )
         staged = self._staged(ident)
+        hashed = self.hashes.finish(ident, info["chunks"])
         try:
-            size = self.storage.write_file(row.sha256, staged)
+            if hashed is not None and hashed != row.sha256:
+                raise ChecksumMismatch(
+                    f"the content hashes to {hashed}, not {row.sha256}: nothing was stored; "
+                    "start the upload again",
+                    {"expected": row.sha256, "found": hashed},
+                )
+            size = self.storage.write_file(row.sha256, staged, verified=hashed is not None)
         except ChecksumMismatch:
             self.abort(ident)
             raise
@@ -290,6 +310,7 @@ class Uploads:
         conn.execute(delete(self.chunks).where(self.chunks.c.upload_id.in_(idents)))
         conn.execute(delete(self.uploads).where(self.uploads.c.id.in_(idents)))
         for ident in idents:
+            self.hashes.forget(ident)
             with contextlib.suppress(FileNotFoundError):
                 self._staged(ident).unlink()
 

@@ -23,7 +23,7 @@ def get_uploads(state: StateDep, user: CurrentUser) -> Uploads:
         expiry=dt.timedelta(hours=state.settings.upload_expiry_hours),
         max_chunk=state.settings.max_chunk_bytes,
     )
-    return Uploads(state.db, state.blobs, rules, Reader(state.db, user))
+    return Uploads(state.db, state.blobs, rules, Reader(state.db, user), state.upload_hashes)
 
 
 UploadsDep = Annotated[Uploads, Depends(get_uploads)]
