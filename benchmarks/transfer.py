@@ -151,23 +151,21 @@ def measure(work: Path, size: int) -> dict[str, Any]:
     def rate(seconds: float) -> float:
         return round(size / MIB / seconds, 1)
 
+    def compare(labstore: dict[str, Any], curl_seconds: float) -> dict[str, Any]:
+        seconds = labstore["seconds"]
+        return {
+            "labstore": {"seconds": round(seconds, 3), "mb_s": rate(seconds)},
+            "curl": {"seconds": round(curl_seconds, 3), "mb_s": rate(curl_seconds)},
+            "labstore_vs_curl": round(curl_seconds / seconds, 2),
+            "labstore_vs_cp": round(copy_seconds / seconds, 2),
+            "client_peak_mib": round(labstore["peak_mib"], 1),
+        }
+
     return {
         "size_mib": size // MIB,
         "copy": {"seconds": round(copy_seconds, 3), "mb_s": rate(copy_seconds)},
-        "upload": {
-            "labstore": {"seconds": round(up["seconds"], 3), "mb_s": rate(up["seconds"])},
-            "curl": {"seconds": round(curl_up, 3), "mb_s": rate(curl_up)},
-            "labstore_vs_curl": round(curl_up / up["seconds"], 2),
-            "labstore_vs_cp": round(copy_seconds / up["seconds"], 2),
-            "client_peak_mib": round(up["peak_mib"], 1),
-        },
-        "download": {
-            "labstore": {"seconds": round(down["seconds"], 3), "mb_s": rate(down["seconds"])},
-            "curl": {"seconds": round(curl_down, 3), "mb_s": rate(curl_down)},
-            "labstore_vs_curl": round(curl_down / down["seconds"], 2),
-            "labstore_vs_cp": round(copy_seconds / down["seconds"], 2),
-            "client_peak_mib": round(down["peak_mib"], 1),
-        },
+        "upload": compare(up, curl_up),
+        "download": compare(down, curl_down),
     }
 
 

@@ -106,20 +106,9 @@ def s3_server() -> Iterator[S3Server]:
 
 @pytest.fixture
 def storage_settings() -> dict[str, str]:
-    """Blob storage settings of ``app``: local disk. Modules that test blobs override this
-    with a fixture parametrized over local disk and S3 (``blob_storage_settings``)."""
+    """Blob storage settings of ``app``: local disk. Modules that test blobs import
+    ``tests.support.s3.storage_on_disk_and_s3`` to run on local disk and on S3."""
     return {}
-
-
-def blob_storage_settings(request: pytest.FixtureRequest) -> dict[str, str]:
-    """For a ``storage_settings`` fixture with ``params=BLOB_BACKENDS``."""
-    if request.param == "s3":
-        server: S3Server = request.getfixturevalue("s3_server")
-        return server.settings()
-    return {}
-
-
-BLOB_BACKENDS = ["disk", "s3"]
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ from labstore.errors import InvalidInput, NotFound
 from labstore.schema.blobs import blob_references
 from labstore.schema.types import Field, Model
 from labstore.store.engine import read_transaction
-from tests.conftest import BLOB_BACKENDS, blob_storage_settings
 from tests.support.inprocess import CountingTransport
+
+# Every test here runs on local disk and on a real S3-compatible server.
+from tests.support.s3 import storage_on_disk_and_s3  # noqa: F401
 
 CONTENT = b"0123456789abcdefghij" * 1000
 SHA = hashlib.sha256(CONTENT).hexdigest()
@@ -22,12 +24,6 @@ SHA = hashlib.sha256(CONTENT).hexdigest()
 
 def sha_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture(params=BLOB_BACKENDS)
-def storage_settings(request):
-    """Every test here runs on local disk and on a real S3-compatible server."""
-    return blob_storage_settings(request)
 
 
 @pytest.fixture

@@ -14,8 +14,11 @@ from labstore.client import downloads, uploads
 from labstore.errors import TransportError
 from labstore.store.engine import write_transaction
 from labstore.store.records import utcnow
-from tests.conftest import BLOB_BACKENDS, PASSWORD, blob_storage_settings
+from tests.conftest import PASSWORD
 from tests.support.inprocess import CountingTransport
+
+# Every test here runs on local disk and on a real S3-compatible server.
+from tests.support.s3 import storage_on_disk_and_s3  # noqa: F401
 
 CHUNK = 64 * 1024  # the smallest chunk the server takes
 DATA = os.urandom(5 * CHUNK + 1234)  # six chunks, the last one short
@@ -28,12 +31,6 @@ def sha_of(data: bytes) -> str:
 
 def chunk(n: int, data: bytes = DATA) -> bytes:
     return data[n * CHUNK : (n + 1) * CHUNK]
-
-
-@pytest.fixture(params=BLOB_BACKENDS)
-def storage_settings(request):
-    """Every test here runs on local disk and on a real S3-compatible server."""
-    return blob_storage_settings(request)
 
 
 @pytest.fixture

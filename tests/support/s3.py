@@ -8,6 +8,8 @@ import logging
 import uuid
 from typing import Any
 
+import pytest
+
 CREDENTIALS = {
     "s3_region": "us-east-1",
     "s3_access_key_id": "testing",
@@ -48,3 +50,13 @@ class S3Server:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+@pytest.fixture(params=["disk", "s3"], name="storage_settings")
+def storage_on_disk_and_s3(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Blob storage settings for ``app``: local disk, then a new bucket on the test session's
+    S3 server. A test module imports this to run every test on both backends."""
+    if request.param == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        return server.settings()
+    return {}

@@ -10,18 +10,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from labstore.server.blobs.storage import (
     READ_PIECE,
-    VerifyingReader,
     check_address,
     clamp_range,
     file_pieces,
     not_stored,
+    verified_spool,
     verify_file,
 )
 
@@ -52,20 +51,10 @@ class LocalDiskStorage:
 
     def write_stream(self, sha256: str, chunks: Iterable[bytes]) -> int:
         target = self.path(sha256)
-        reader = VerifyingReader(sha256, chunks)
-        fd, temporary = tempfile.mkstemp(dir=self.staging, prefix=sha256[:8])
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in reader:
-                    out.write(chunk)
-            reader.verify()
+        with verified_spool(sha256, chunks, self.staging) as (temporary, size):
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temporary, target)  # atomic; a concurrent identical write is harmless
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-        return reader.size
+        return size
 
     def write_file(self, sha256: str, path: Path, *, verified: bool = False) -> int:
         target = self.path(sha256)

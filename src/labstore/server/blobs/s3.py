@@ -10,8 +10,6 @@ servers can share one bucket.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,9 @@ from typing import Any
 from labstore.errors import ConfigError
 from labstore.server.blobs.storage import (
     READ_PIECE,
-    VerifyingReader,
     check_address,
     not_stored,
+    verified_spool,
     verify_file,
 )
 
@@ -90,18 +88,9 @@ class S3Storage:
         return int(found["ContentLength"])
 
     def write_stream(self, sha256: str, chunks: Iterable[bytes]) -> int:
-        reader = VerifyingReader(sha256, chunks)
-        fd, temporary = tempfile.mkstemp(dir=self.staging, prefix=sha256[:8])
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in reader:
-                    out.write(chunk)
-            reader.verify()
-            self._send(sha256, Path(temporary))
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-        return reader.size
+        with verified_spool(sha256, chunks, self.staging) as (temporary, size):
+            self._send(sha256, temporary)
+        return size
 
     def write_file(self, sha256: str, path: Path, *, verified: bool = False) -> int:
         try:

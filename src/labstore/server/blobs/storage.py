@@ -7,8 +7,12 @@ a failed or refused write leaves nothing behind).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -112,6 +116,29 @@ class VerifyingReader:
 def clamp_range(start: int, stop: int, size: int) -> tuple[int, int]:
     """``[start, stop)`` limited to a blob of ``size`` bytes."""
     return max(0, min(start, size)), max(0, min(stop, size))
+
+
+@contextmanager
+def verified_spool(
+    sha256: str, chunks: Iterable[bytes], staging: Path
+) -> Iterator[tuple[Path, int]]:
+    """``chunks`` written to a temporary file under ``staging`` and verified: its path and
+    length, for the caller to move or send; removed afterwards if it is still there.
+
+    Raises:
+        ChecksumMismatch: The bytes hash to anything else (the file is removed).
+    """
+    reader = VerifyingReader(sha256, chunks)
+    fd, temporary = tempfile.mkstemp(dir=staging, prefix=sha256[:8])
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in reader:
+                out.write(chunk)
+        reader.verify()
+        yield Path(temporary), reader.size
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def file_pieces(path: Path, piece: int = READ_PIECE) -> Iterator[bytes]:
