@@ -50,9 +50,12 @@ class StatementRunner:
             self._conn = self.connect()
         return self._conn
 
-    def rows(self, stmt: Statement) -> list[tuple[Any, ...]]:
-        """The rows of ``stmt`` as plain tuples, in its column order (values as stored)."""
-        sql, params = self._bound(stmt)
+    def rows(
+        self, stmt: Statement, values: Mapping[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The rows of ``stmt`` as plain tuples, in its column order (values as stored);
+        ``values`` replace those of its bind parameters, by their keys."""
+        sql, params = self._bound(stmt, values)
         with self._lock:  # one connection: queries of several threads take turns
             return self._connection().execute(sql, params).fetchall()
 
@@ -60,12 +63,15 @@ class StatementRunner:
         found = self.rows(stmt)
         return found[0][0] if found else None
 
-    def _bound(self, stmt: Statement) -> tuple[str, list[Any]]:
+    def _bound(
+        self, stmt: Statement, given: Mapping[str, Any] | None = None
+    ) -> tuple[str, list[Any]]:
         """The SQL and positional values of ``stmt``, compiled once per cache key."""
         key = stmt._generate_cache_key()
         values: dict[str, Any] | None = None  # None: the compiled statement's own values
         if key is None:  # not cacheable (never so for the compiler's statements)
             compiled = stmt.compile(dialect=self.dialect)
+            values = dict(given) if given else None
         else:
             with self._lock:
                 entry = self._compiled.get(key.key)
@@ -81,8 +87,12 @@ class StatementRunner:
             compiled, names = entry
             # The new statement's values, in the places of the cached one's (as SQLAlchemy's
             # own cache does it: both list their bind parameters in the same order).
+            # ``given`` names this statement's parameters (their keys), which may be those of
+            # another statement than the one compiled: values go by position.
+            given = given or {}
             values = {
-                name: bind.effective_value for name, bind in zip(names, key.bindparams, strict=True)
+                name: given.get(bind.key, bind.effective_value)
+                for name, bind in zip(names, key.bindparams, strict=True)
             }
         # The type's processors (dates, times, JSON), and those of expanded IN lists.
         processors: Mapping[str, Any] = compiled._bind_processors

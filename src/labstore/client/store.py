@@ -26,17 +26,21 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy.dialects.sqlite  # noqa: F401  (loaded with labstore, not on the first open)
-from sqlalchemy import Column, Index, MetaData, String, Table, Text, delete, select
+from sqlalchemy import Column, Index, MetaData, Select, String, Table, Text, delete, select
 from sqlalchemy.exc import DatabaseError
 
 from labstore.client.patterns import DistinctValues
+from labstore.client.shapes import SlotSpec, bound_values, parameterize, slot_binds
 from labstore.client.statements import StatementRunner
+from labstore.query.ast import Node
 from labstore.query.compile import Compiler
 from labstore.query.jsonquery import ParsedQuery
 from labstore.schema.registry import Registry
@@ -50,6 +54,7 @@ from labstore.store.tables import StoreTables
 log = logging.getLogger("labstore.client.store")
 T = TypeVar("T")
 CHUNK = 500
+SHAPES = 500  # query shapes whose statements are kept
 PROJECT = "core/project"
 # 2: tags, path entries and folders are replicated (a format-1 store syncs in full once).
 FORMAT_VERSION = 2
@@ -139,6 +144,10 @@ class LocalStore:
             lambda: read_only_connection(path), self.engine.dialect, reader
         )
         self.patterns = DistinctValues(registry, self.tables, self.statements)
+        # Statements by query shape (see client/shapes.py), most recently used last.
+        self._shapes: OrderedDict[Hashable, tuple[Select[Any], list[tuple[str, SlotSpec]]]]
+        self._shapes = OrderedDict()
+        self._lock = threading.Lock()
         wanted = {
             *self.tables.metadata.tables,
             *(model.table_name for model in registry),
@@ -348,21 +357,47 @@ class LocalStore:
 
     def query_ids(self, parsed: ParsedQuery, *, limit: int | None = None) -> list[str]:
         """The ids of the objects matching a parsed query, in its order (limit and offset
-        apply): the fast path for queries answering many objects, built on first use."""
-        stmt = page_statement(
-            self.compiler,
-            parsed.model,
-            self.patterns.rewrite(parsed.model, parsed.node),
-            parsed.order,
-            limit=None,
-            offset=parsed.offset,
-            cursor=parsed.cursor,
-            columns=["id"],
-        )
+        apply): what a query answering many objects needs first."""
         wanted = parsed.limit if parsed.limit is not None else limit
-        if wanted is not None:
-            stmt = stmt.limit(wanted)
-        return [row[0] for row in self.statements.rows(stmt)]
+
+        def build(node: Node) -> Select[Any]:
+            stmt = page_statement(
+                self.compiler,
+                parsed.model,
+                node,
+                parsed.order,
+                limit=None,
+                offset=parsed.offset,
+                cursor=parsed.cursor,
+                columns=["id"],
+            )
+            return stmt if wanted is None else stmt.limit(wanted)
+
+        key = ("ids", tuple(parsed.order), wanted, parsed.offset, parsed.cursor)
+        return [row[0] for row in self._run(parsed.model, parsed.node, key, build)]
+
+    def _run(
+        self, model: Model, node: Node, key: Hashable, build: Callable[[Node], Select[Any]]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of the statement ``build`` makes for ``node``, built once per shape."""
+        shape_key, shape, values = parameterize(self.patterns.rewrite(model, node))
+        full_key = (model.key, key, shape_key)
+        with self._lock:
+            entry = self._shapes.get(full_key)
+            if entry is not None:
+                self._shapes.move_to_end(full_key)
+        if entry is None:
+            stmt = build(shape)
+            binds = slot_binds(stmt, len(values))
+            if binds is None:  # a value the compiler kept apart: no shared statement
+                return self.statements.rows(build(self.patterns.rewrite(model, node)))
+            entry = (stmt, binds)
+            with self._lock:
+                self._shapes[full_key] = entry
+                while len(self._shapes) > SHAPES:
+                    self._shapes.popitem(last=False)
+        stmt, binds = entry
+        return self.statements.rows(stmt, bound_values(binds, values))
 
     def objects(self, model: Model, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The JSON form of the stored objects among ``ids``, by id."""
@@ -376,9 +411,11 @@ class LocalStore:
         return found
 
     def count(self, parsed: ParsedQuery) -> int:
-        node = self.patterns.rewrite(parsed.model, parsed.node)
-        stmt = count_statement(self.compiler, parsed.model, node)
-        return int(self.statements.scalar(stmt) or 0)
+        def build(node: Node) -> Select[Any]:
+            return count_statement(self.compiler, parsed.model, node)
+
+        rows = self._run(parsed.model, parsed.node, ("count",), build)
+        return int(rows[0][0]) if rows else 0
 
     def counts(self) -> dict[str, int]:
         with read_transaction(self.engine) as conn:
