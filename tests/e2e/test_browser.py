@@ -239,3 +239,23 @@ def test_spike_times_are_drawn_as_ticks(visitor, live_server, alice_session):
     page.locator(".plot[data-field=times][data-ready='1']").wait_for()
     assert page.evaluate(DRAWN_PIXELS, ".plot[data-field=times] canvas") > 1000
     screenshot(page, "spiketrain")
+
+
+def test_odml_metadata_is_a_tree(visitor, alice_session):
+    import odml
+
+    document = odml.Document(author="alice")
+    subject = odml.Section(name="Subject", type="subject", parent=document)
+    odml.Property(name="Species", values="Mus musculus", parent=subject)
+    surgery = odml.Section(name="Surgery", type="surgery", parent=subject)
+    odml.Property(name="Anaesthesia", values="isoflurane", parent=surgery)
+    stored = alice_session.set(document, recursive=True)
+    alice = visitor()
+    alice.log_in("alice", "alice-password")
+    page = alice.page
+    page.goto(f"/objects/{stored.location}")
+    page.click("details.tree summary:has(a:text-is('Subject'))")
+    page.click("details.tree summary:has(a:text-is('Surgery'))")
+    page.wait_for_selector("li:has(a:text-is('Anaesthesia')) .value:text-is(' = isoflurane')")
+    assert page.inner_text("li:has(> a:text-is('Species')) .value") == " = Mus musculus"
+    screenshot(page, "odml")

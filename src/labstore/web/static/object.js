@@ -161,9 +161,18 @@ async function childTree(byKey, model, id) {
   return branches;
 }
 
+// An odML property's values (and unit) beside its name, so the tree reads as metadata.
+function valueNote(obj) {
+  if (!Array.isArray(obj.values) && obj.value === undefined) return null;
+  const values = Array.isArray(obj.values) ? obj.values.join(", ") : String(obj.value);
+  return h("span", { class: "value" }, ` = ${values}${obj.unit ? " " + obj.unit : ""}`);
+}
+
 function treeNode(byKey, model, obj) {
   const link = h("a", { href: objectHref(obj.location) }, title(obj));
-  if (!model.children.length) return [link, h("span", { class: "muted" }, ` ${model.class_name}`)];
+  if (!model.children.length) {
+    return [link, valueNote(obj), h("span", { class: "muted" }, ` ${model.class_name}`)];
+  }
   const node = h("details", { class: "tree" }, h("summary", {}, link,
     h("span", { class: "muted" }, ` ${model.class_name}`)));
   node.addEventListener("toggle", async () => {
