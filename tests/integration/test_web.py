@@ -7,6 +7,7 @@ exactly what a bearer token opens, and to change nothing without the web UI's he
 
 from __future__ import annotations
 
+import hashlib
 import webbrowser
 
 import pytest
@@ -136,3 +137,20 @@ def test_session_open_opens_the_object_page(make_session, alice, monkeypatch, ap
     assert opened == ["http://testserver/", *[f"http://testserver/objects/{lab.location}"] * 2]
     web_login(api, alice)
     assert api.get(opened[-1].removeprefix("http://testserver")).status_code == 200
+
+
+def test_file_download_links_work_with_the_cookie(api, alice):
+    web_login(api, alice)
+    content = b"a file's bytes"
+    sha = hashlib.sha256(content).hexdigest()
+    assert api.put(f"/api/blobs/{sha}", content=content, headers=WEB).status_code == 201
+    made = api.post(
+        "/api/core/file",
+        json={"name": "notes.txt", "sha256": sha, "size": len(content)},
+        headers=WEB,
+    )
+    assert made.status_code == 201, made.text
+    # The object page's download link is a plain GET: the cookie alone opens it.
+    assert api.get(f"/api/blobs/{sha}").content == content
+    api.cookies.clear()
+    assert api.get(f"/api/blobs/{sha}").status_code == 404
