@@ -7,6 +7,7 @@ test suite's helper (``tests/support/postgres.py``).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -287,3 +288,54 @@ def json_text(value: Any) -> str | None:
 
 def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds, so servers and the cluster are stopped
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a run is and how long each query is timed (see :func:`parse_scale`)."""
+
+    objects: int
+    runs: int
+    warmup: int
+    budget: float
+    skip_postgres: bool
+    explain: bool
+
+
+def parse_scale(
+    description: str,
+    argv: list[str] | None,
+    *,
+    runs: tuple[int, str],
+    budget: tuple[float, str],
+    explain_help: str,
+    min_objects: int,
+) -> Scale:
+    """The command line shared by the 1,000,000-object benchmarks (``--quick`` and friends).
+
+    ``runs`` and ``budget`` are each a default and what one unit of it is, for the help text.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="20,000 objects, a smoke test")
+    parser.add_argument("--objects", type=int, help="objects in all (1,000,000)")
+    parser.add_argument("--runs", type=int, help=f"timed runs of each query {runs[1]} ({runs[0]})")
+    parser.add_argument("--warmup", type=int, help="untimed runs before them (3)")
+    parser.add_argument(
+        "--budget", type=float, help=f"seconds of timed runs per query{budget[1]} ({budget[0]:g})"
+    )
+    parser.add_argument("--skip-postgres", action="store_true", help="no PostgreSQL server")
+    parser.add_argument("--explain", action="store_true", help=explain_help)
+    args = parser.parse_args(argv)
+    scale = Scale(
+        objects=args.objects or (20_000 if args.quick else 1_000_000),
+        runs=args.runs if args.runs is not None else (10 if args.quick else runs[0]),
+        warmup=args.warmup if args.warmup is not None else (1 if args.quick else 3),
+        budget=args.budget if args.budget is not None else budget[0],
+        skip_postgres=args.skip_postgres,
+        explain=args.explain,
+    )
+    if scale.objects < min_objects or scale.runs < 1 or scale.warmup < 1 or scale.budget <= 0:
+        parser.error(
+            f"--objects must be at least {min_objects}; --runs, --warmup and --budget positive"
+        )
+    return scale

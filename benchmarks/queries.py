@@ -51,7 +51,6 @@ The figures are also written to ``benchmarks/results/queries.json``. Nothing ass
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import os
@@ -75,6 +74,7 @@ from _support import (
     json_text,
     latency_ms,
     machine_facts,
+    parse_scale,
     postgres_cluster,
     secondary_indexes,
     write_results,
@@ -854,27 +854,17 @@ def explain(engine: Engine, registry: Registry, queries: Sequence[Query]) -> Non
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[Plan, bool, bool]:
-    parser = argparse.ArgumentParser(
-        description="Latency of typical JSON queries on the server (SQLite, PostgreSQL) and "
+    scale = parse_scale(
+        "Latency of typical JSON queries on the server (SQLite, PostgreSQL) and "
         "on the local store, beside hand-written SQL.",
+        None if argv is None else list(argv),
+        runs=(30, "on each path"),
+        budget=(4.0, " and path"),
+        explain_help="print the local store's SQL and query plans",
+        min_objects=100,
     )
-    parser.add_argument("--quick", action="store_true", help="20,000 objects, a smoke test")
-    parser.add_argument("--objects", type=int, help="objects in all (1,000,000)")
-    parser.add_argument("--runs", type=int, help="timed runs of each query on each path (30)")
-    parser.add_argument("--warmup", type=int, help="untimed runs before them (3)")
-    parser.add_argument("--budget", type=float, help="seconds of timed runs per query and path (4)")
-    parser.add_argument("--skip-postgres", action="store_true", help="no PostgreSQL server")
-    parser.add_argument(
-        "--explain", action="store_true", help="print the local store's SQL and query plans"
-    )
-    args = parser.parse_args(argv)
-    objects = args.objects or (20_000 if args.quick else 1_000_000)
-    runs = args.runs if args.runs is not None else (10 if args.quick else 30)
-    warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
-    budget = args.budget if args.budget is not None else 4.0
-    if objects < 100 or runs < 1 or warmup < 1 or budget <= 0:
-        parser.error("--objects must be at least 100; --runs, --warmup and --budget positive")
-    return Plan.for_objects(objects, runs, warmup, budget), args.skip_postgres, args.explain
+    plan = Plan.for_objects(scale.objects, scale.runs, scale.warmup, scale.budget)
+    return plan, scale.skip_postgres, scale.explain
 
 
 def _load_average() -> str:

@@ -68,7 +68,6 @@ timing.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import contextlib
 import datetime as dt
@@ -91,6 +90,7 @@ from _support import (
     json_text,
     latency_ms,
     machine_facts,
+    parse_scale,
     postgres_cluster,
     secondary_indexes,
     write_results,
@@ -805,27 +805,17 @@ def print_facts(facts: dict[str, Any], plan: Plan, visible: int) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[Plan, bool, bool]:
-    parser = argparse.ArgumentParser(
-        description="Listing and query cost of a user who sees 10%% of the objects through "
+    scale = parse_scale(
+        "Listing and query cost of a user who sees 10% of the objects through "
         "shares, against an administrator who sees them all (SQLite, PostgreSQL).",
+        None if argv is None else list(argv),
+        runs=(20, "for each user"),
+        budget=(3.0, ", user"),
+        explain_help="print each query's SQL and its plan",
+        min_objects=1000,
     )
-    parser.add_argument("--quick", action="store_true", help="20,000 objects, a smoke test")
-    parser.add_argument("--objects", type=int, help="objects in all (1,000,000)")
-    parser.add_argument("--runs", type=int, help="timed runs of each query for each user (20)")
-    parser.add_argument("--warmup", type=int, help="untimed runs before them (3)")
-    parser.add_argument("--budget", type=float, help="seconds of timed runs per query, user (3)")
-    parser.add_argument("--skip-postgres", action="store_true", help="no PostgreSQL server")
-    parser.add_argument(
-        "--explain", action="store_true", help="print each query's SQL and its plan"
-    )
-    args = parser.parse_args(argv)
-    objects = args.objects or (20_000 if args.quick else 1_000_000)
-    runs = args.runs if args.runs is not None else (10 if args.quick else 20)
-    warmup = args.warmup if args.warmup is not None else (1 if args.quick else 3)
-    budget = args.budget if args.budget is not None else 3.0
-    if objects < 1000 or runs < 1 or warmup < 1 or budget <= 0:
-        parser.error("--objects must be at least 1000; --runs, --warmup and --budget positive")
-    return Plan.for_objects(objects, runs, warmup, budget), args.skip_postgres, args.explain
+    plan = Plan.for_objects(scale.objects, scale.runs, scale.warmup, scale.budget)
+    return plan, scale.skip_postgres, scale.explain
 
 
 def main(argv: Sequence[str] | None = None) -> int:
