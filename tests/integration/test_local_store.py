@@ -333,6 +333,8 @@ def test_local_answers_are_stubs_that_load_on_first_use(app, world, tmp_path):
     s.close()
     offline = labstore.Session({"cache_dir": str(cache)}, file_name=tmp_path / "o.toml")
     found = offline.Subject.where({"nickname__startswith": "ZM_"})
+    assert isinstance(found, list) and len(found) == 5
+    assert list.__len__(found) == 0  # no object made yet: the list holds the ids
     assert all("_stub" in vars(x) for x in found)  # only ids were read
     assert [x.location for x in found] == [x.location for x in writer.Subject.all()]
     assert [x.nickname for x in found] == [f"ZM_{i}" for i in range(5)]
@@ -393,3 +395,77 @@ def test_replica_indexes_are_added_to_an_existing_store(app, world, tmp_path):
         ).fetchall()
     assert "COVERING INDEX ix_replica_experiment_subject_lab_id" in str(plan)
     again.close()
+
+
+def ids_plan(store, model_name, query):
+    """The local store's ids statement for a query (after its rewriting), and SQLite's plan."""
+    from sqlalchemy.dialects import sqlite
+
+    from labstore.query.jsonquery import parse_query
+    from labstore.store.select import page_statement
+
+    parsed = parse_query(store.registry, {"__model__": model_name, "__query__": query})
+    node = store.rewrite(parsed.model, parsed.node)
+    stmt = page_statement(
+        store.compiler, parsed.model, node, parsed.order, limit=None, columns=["id"]
+    )
+    sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    with sqlite3.connect(store.path) as conn:
+        plan = " | ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    return node, plan
+
+
+def test_a_condition_on_one_parent_reads_ids_in_order_from_the_replica_index(app, world, tmp_path):
+    from labstore.query.ast import Condition, Related
+
+    writer, options, _ = world
+    other = writer.set(writer.Lab.new(name="churchland"))
+    writer.set(writer.Subject.new(nickname="CH_1", lab=other))
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    store = s.local_store
+    lab = writer.Lab.one({"name": "cortexlab"})
+    node, plan = ids_plan(store, "Subject", {"lab__name": "cortexlab"})
+    assert node == Condition("lab", "exact", lab.id)  # the lab's id, looked up first
+    assert "USING COVERING INDEX ix_replica_experiment_subject_lab_id (lab_id=?)" in plan
+    assert "TEMP B-TREE" not in plan
+    # Two labs match: the condition stays a subquery (and the answer is still right).
+    node, plan = ids_plan(store, "Subject", {"lab__name__in": ["cortexlab", "churchland"]})
+    assert isinstance(node, Related) and "TEMP B-TREE" in plan
+    queries = [
+        {"lab__name": "cortexlab"},
+        {"lab__name__in": ["cortexlab", "churchland"]},
+        {"lab__name": "nosuchlab"},
+        {"__not__": {"lab__name": "cortexlab"}},
+        {"__not__": {"lab__name": "nosuchlab"}},
+        {"lab": {"name__icontains": "CHURCH"}},
+    ]
+    for query in queries:
+        local = [x.location for x in s.Subject.where(query, query_type="local")]
+        assert local == [x.location for x in s.Subject.where(query, query_type="remote")], query
+        assert s.Subject.count(query, query_type="local") == len(local), query
+    # A grandparent's condition resolves first, then the parent's.
+    subject = writer.Subject.one({"nickname": "CH_1"})
+    made = writer.set(writer.Experiment.new(subject=subject, date="2024-01-02"))
+    s.refresh_cache()
+    found = s.Experiment.where({"subject__lab__name": "churchland"}, query_type="local")
+    assert [x.location for x in found] == [made.location]
+    assert ids_plan(store, "Experiment", {"subject__lab__name": "churchland"})[0] == Condition(
+        "subject", "exact", subject.id
+    )
+    s.close()
+
+
+def test_a_query_and_its_lookups_read_one_state_of_the_store(app, world, tmp_path):
+    _, options, _ = world
+    s = session(app, options, tmp_path)
+    s.refresh_cache()
+    store = s.local_store
+    lab = s.Lab.one(query_type="local")
+    with store.statements.snapshot():
+        before = s.Subject.count({"lab__name": "cortexlab"}, query_type="local")
+        with store.engine.begin() as conn:  # a sync committing meanwhile
+            conn.exec_driver_sql("DELETE FROM experiment_subject WHERE lab_id = ?", (lab.id,))
+        assert s.Subject.count({"lab__name": "cortexlab"}, query_type="local") == before == 5
+    assert s.Subject.count({"lab__name": "cortexlab"}, query_type="local") == 0
+    s.close()

@@ -54,11 +54,11 @@ class ModelInterface:
 
     def where(self, query: Filters | None = None, query_type: str | None = None) -> ResultList:
         """Every object matching the query, in creation order."""
-        return ResultList(self._iterate(query, query_type=query_type))
+        return self.session._results(self.model, dict(query or {}), query_type=query_type)
 
     def all(self, query_type: str | None = None) -> Iterator[LabObject]:
         """Every object, fetched a page at a time as you iterate."""
-        return self._iterate(None, query_type=query_type)
+        return self.session._iterate(self.model, {}, query_type=query_type)
 
     def one(self, query: Filters | None = None, query_type: str | None = None) -> LabObject | None:
         """The first matching object, or ``None``."""
@@ -69,27 +69,17 @@ class ModelInterface:
         self, n: int = 1, query: Filters | None = None, query_type: str | None = None
     ) -> ResultList:
         """The ``n`` oldest matching objects."""
-        return ResultList(self._iterate(query, limit=n, query_type=query_type))
+        return self.session._results(self.model, dict(query or {}), limit=n, query_type=query_type)
 
     def last(
         self, n: int = 1, query: Filters | None = None, query_type: str | None = None
     ) -> ResultList:
         """The ``n`` newest matching objects, oldest first."""
-        newest = list(self._iterate(query, limit=n, order="-created,-id", query_type=query_type))
-        return ResultList(newest[::-1])
+        newest = self.session._results(
+            self.model, dict(query or {}), limit=n, order="-created,-id", query_type=query_type
+        )
+        return newest._reverse_order()
 
     def count(self, query: Filters | None = None, query_type: str | None = None) -> int:
         """How many objects match."""
         return self.session._count(self.model, dict(query or {}), query_type)
-
-    def _iterate(
-        self,
-        query: Filters | None,
-        *,
-        limit: int | None = None,
-        order: str | None = None,
-        query_type: str | None = None,
-    ) -> Iterator[LabObject]:
-        return self.session._iterate(
-            self.model, dict(query or {}), limit=limit, order=order, query_type=query_type
-        )

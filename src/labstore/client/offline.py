@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labstore.client.results import ResultList
+from labstore.client.results import LazyResultList, ResultList
 from labstore.client.store import LocalStore, store_path
 from labstore.errors import ConfigError, Conflict, InvalidInput, NotFound, OfflineError
 
@@ -114,13 +115,18 @@ class OfflineMixin:
         return True
 
     def _local_results(self, parsed: ParsedQuery, *, limit: int | None = None) -> ResultList:
-        """The objects answering a query from the local store, as stubs: the query reads
-        only their ids, and each loads its state on first use (all of them at once)."""
+        """The objects answering a query from the local store: the query reads only their
+        ids; the list makes them when first used, as stubs, and each stub loads its state on
+        first use (all of them at once)."""
         store = self.local_store
         assert store is not None
         ids = store.query_ids(parsed, limit=limit)
         cls = self._class_for(parsed.model)
-        return ResultList(cls.stubs(ids, _Hydrator(store, parsed.model, ids)))
+
+        def make(ids: Sequence[str]) -> list[LabObject]:
+            return cls.stubs(ids, _Hydrator(store, parsed.model, ids))
+
+        return LazyResultList(ids, make)
 
     def refresh_cache(self, mode: str = "refresh") -> dt.datetime | None:
         """Bring the local store in step with the server through the change feed.
@@ -190,7 +196,7 @@ class OfflineMixin:
 class _Hydrator:
     """The state of one answer's objects, read from the store when the first is used."""
 
-    def __init__(self, store: LocalStore, model: Model, ids: list[str]) -> None:
+    def __init__(self, store: LocalStore, model: Model, ids: Sequence[str]) -> None:
         self.store, self.model, self.ids = store, model, ids
         self._found: dict[str, dict[str, Any]] | None = None
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Table, UniqueConstraint, bindparam, func, select, text
 
 from labstore.client.statements import StatementRunner
-from labstore.query.ast import And, Condition, Node, Not, Or
+from labstore.query.ast import And, Condition, Node, Not, Or, map_items
 from labstore.query.compile import TableFor, compare
 from labstore.schema.registry import Registry
 from labstore.schema.types import Model
@@ -50,12 +50,8 @@ class DistinctValues:
         """``node`` with every pattern condition on an indexed text column as an ``IN``."""
         if isinstance(node, Condition):
             return self._condition(model, node)
-        if isinstance(node, And):
-            return And(tuple(self.rewrite(model, n) for n in node.items))
-        if isinstance(node, Or):
-            return Or(tuple(self.rewrite(model, n) for n in node.items))
-        if isinstance(node, Not):
-            return Not(self.rewrite(model, node.item))
+        if isinstance(node, And | Or | Not):
+            return map_items(node, lambda item: self.rewrite(model, item))
         relation = model.relation(node.relation)
         if relation is not None:
             target = self.registry.parent(model, node.relation)

@@ -635,7 +635,7 @@ class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
         self._cache.put_children(location, plural, [str(o.location) for o in found])
         return tuple(found)
 
-    def _iterate(
+    def _results(
         self,
         model: Model,
         query: Mapping[str, Any],
@@ -643,14 +643,23 @@ class Session(FilesMixin, NeoOdmlMixin, OrganizeMixin, OfflineMixin, RestMixin):
         limit: int | None = None,
         order: str | None = None,
         query_type: str | None = None,
-    ) -> Iterator[LabObject]:
-        body: dict[str, Any] = {"__model__": model.key, "__query__": _encode(query)}
-        if order:
-            body["__options__"] = {"order": order}
+    ) -> ResultList:
+        """The objects of a model interface's query: from the store a list that makes them
+        when first used; from the server every page of the answer."""
+        body = _interface_body(model, query, order)
         if self._answer_locally(query_type):
-            parsed = parse_query(self.registry, body)
-            return iter(self._local_results(parsed, limit=limit))
-        return self._run_query(body, model, {}, limit=limit)
+            return self._local_results(parse_query(self.registry, body), limit=limit)
+        return ResultList(self._run_query(body, model, {}, limit=limit))
+
+    def _iterate(
+        self, model: Model, query: Mapping[str, Any], *, query_type: str | None = None
+    ) -> Iterator[LabObject]:
+        """The objects of a model interface's query, fetched a page at a time from the
+        server as the caller iterates."""
+        body = _interface_body(model, query, None)
+        if self._answer_locally(query_type):
+            return iter(self._local_results(parse_query(self.registry, body)))
+        return self._run_query(body, model, {}, limit=None)
 
     def _count(self, model: Model, query: Mapping[str, Any], query_type: str | None = None) -> int:
         body = {"__model__": model.key, "__query__": _encode(query)}
@@ -926,6 +935,14 @@ def _text_values(filters: Mapping[str, Any]) -> dict[str, Any]:
         texts = [_param_value(v) for v in values]
         out[key] = texts if len(texts) != 1 else texts[0]
     return out
+
+
+def _interface_body(model: Model, query: Mapping[str, Any], order: str | None) -> dict[str, Any]:
+    """The JSON query a model interface's call asks (``s.Subject.where(...)`` and friends)."""
+    body: dict[str, Any] = {"__model__": model.key, "__query__": _encode(query)}
+    if order:
+        body["__options__"] = {"order": order}
+    return body
 
 
 def _encode(value: Any) -> Any:

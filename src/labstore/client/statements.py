@@ -15,10 +15,11 @@ answers are those of the SQLAlchemy path; the tests compare them.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -42,13 +43,28 @@ class StatementRunner:
         self.connect = connect
         self.dialect = dialect
         self._compiled: OrderedDict[Any, tuple[SQLCompiler, list[str]]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the statements of a snapshot
         self._conn = conn
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = self.connect()
         return self._conn
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Statements run inside (by this thread) read one state of the file: one read
+        transaction, which a sync committing meanwhile does not change. Nests."""
+        with self._lock:
+            conn = self._connection()
+            if conn.in_transaction:
+                yield
+                return
+            conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                conn.execute("COMMIT")
 
     def rows(
         self, stmt: Statement, values: Mapping[str, Any] | None = None

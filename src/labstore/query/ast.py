@@ -7,6 +7,7 @@ conditions under one ``Related`` must hold for the same related object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,15 @@ class Not:
 Node = Condition | Related | And | Or | Not
 
 TRUE = And(())
+
+
+def map_items(node: And | Or | Not, change: Callable[[Node], Node]) -> Node:
+    """The same group (``And``, ``Or``, ``Not``) of ``change`` applied to each of its items."""
+    if isinstance(node, And):
+        return And(tuple(change(n) for n in node.items))
+    if isinstance(node, Or):
+        return Or(tuple(change(n) for n in node.items))
+    return Not(change(node.item))
 
 
 @dataclass(frozen=True)
