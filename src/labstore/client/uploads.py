@@ -3,7 +3,9 @@
 The server keeps what arrived: starting the upload of a blob that this user already has an
 upload running for returns that upload and the chunks it holds, so after a crash or a
 restart (of this process or of the machine) only the missing chunks are sent. Each chunk
-goes with its sha256; the server checks it on arrival and the whole again at the end.
+goes with its sha256. The server hashes the whole as the chunks arrive and, when completing
+finds that it does not match, names the chunks that differ from their sha256: only those are
+sent again.
 
 The file is read twice: once to hash it (the whole, to ask the server whether it has the
 content and to name the upload, and each chunk, on a helper thread at the same time), then
@@ -14,6 +16,7 @@ few pieces per thread whatever the file's size.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -22,9 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from labstore.client.transport import Transport
+from labstore.errors import Conflict, InvalidInput
+
+log = logging.getLogger("labstore.client.uploads")
 
 CHUNK_SIZE = 8 * 1024 * 1024
 WORKERS = 4
+# Completing answers 409 naming chunks that arrived damaged, to be sent again: a chunk is sent
+# at most this many times before the upload gives up.
+SEND_ROUNDS = 3
 PIECE = 1 << 20
 Progress = Callable[[int], None]
 
@@ -110,7 +119,8 @@ def send_chunked(
     Returns the server's answer to completing the upload (``{"sha256", "size"}``).
 
     Raises:
-        InvalidInput: The server refused a chunk or the whole (the file changed meanwhile).
+        InvalidInput: The server refused the whole, or chunks arrived damaged
+            ``SEND_ROUNDS`` times in a row (the file changes while it is being sent).
         LabstoreError: The transfer failed; calling again resumes where it stopped.
     """
     body = {"sha256": digest.sha256, "size": digest.size, "chunk_size": digest.chunk_size}
@@ -120,6 +130,39 @@ def send_chunked(
     report = LockedProgress(progress)
     received = set(info["received"])
     report(sum(digest.chunk_length(n) for n in received))
+    missing = [n for n in range(len(digest.chunks)) if n not in received]
+    for round_ in range(SEND_ROUNDS):
+        # Chunks sent again after the server dropped them were counted the first time.
+        _send_chunks(
+            transport, info["id"], digest, missing, report if round_ == 0 else None, workers
+        )
+        try:
+            answer: dict[str, Any] = transport.request(
+                "POST", f"/api/uploads/{info['id']}/complete"
+            ).json()
+            return answer
+        except Conflict as exc:
+            again = exc.details.get("missing")
+            if not again:
+                raise
+            log.info("upload %s: sending chunks %s again", info["id"], again)
+            missing = [int(n) for n in again]
+    raise InvalidInput(
+        f"chunks {missing} of {digest.sha256} arrived damaged {SEND_ROUNDS} times: "
+        "does the file change while it is being sent?",
+        {"missing": missing},
+    )
+
+
+def _send_chunks(
+    transport: Transport,
+    upload: str,
+    digest: FileDigest,
+    numbers: list[int],
+    report: Progress | None,
+    workers: int,
+) -> None:
+    """PUT chunks ``numbers`` of ``digest``, a few at a time, each with its sha256."""
     failed = threading.Event()
 
     def send(number: int) -> None:
@@ -128,7 +171,7 @@ def send_chunked(
         try:
             transport.request(
                 "PUT",
-                f"/api/uploads/{info['id']}/chunks/{number}",
+                f"/api/uploads/{upload}/chunks/{number}",
                 # A function: each attempt reads the chunk afresh, so a failed one is retried.
                 content=lambda: _chunk_pieces(digest, number),
                 headers={
@@ -136,19 +179,17 @@ def send_chunked(
                     "X-Chunk-Sha256": digest.chunks[number],
                 },
             )
-            report(digest.chunk_length(number))  # counted once the server holds it
+            if report is not None:
+                report(digest.chunk_length(number))  # counted once the server holds it
         except BaseException:
             failed.set()
             raise
 
-    missing = [n for n in range(len(digest.chunks)) if n not in received]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(send, n) for n in missing]
+        futures = [pool.submit(send, n) for n in numbers]
         try:
             for future in as_completed(futures):
                 future.result()
         except BaseException:
             failed.set()  # chunks in flight finish; the rest wait for the next attempt
             raise
-    answer: dict[str, Any] = transport.request("POST", f"/api/uploads/{info['id']}/complete").json()
-    return answer

@@ -65,8 +65,8 @@ KEPT_HEADERS = frozenset({"content-type", "etag", "location"})
 # Paths whose answers are never stored (a login answers a token).
 NEVER_REMEMBERED = ("/api/auth/",)
 # Writes that are idempotent by themselves: a blob or an upload chunk is named by its content
-# (checked on arrival), so sending it again stores nothing twice. Their bodies are large and
-# streamed: hashing them once more for a key's fingerprint would only cost time.
+# (checked before it is stored), so sending it again stores nothing twice. Their bodies are
+# large and streamed: hashing them once more for a key's fingerprint would only cost time.
 IDEMPOTENT_BY_CONTENT = re.compile(r"^/api/(blobs/[^/]+|uploads/[^/]+/chunks/[^/]+)$")
 _POLL_SECONDS = 0.05
 _PURGE_EVERY_SECONDS = 60.0

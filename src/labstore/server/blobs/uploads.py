@@ -1,12 +1,19 @@
 """Chunked, resumable uploads: ``/api/uploads``.
 
 A client announces a blob (sha256 and size) and a chunk size, sends the chunks in any order
-and as often as it needs (each with its own sha256, checked on arrival), asks which arrived,
-and completes: the whole file is hashed again and only then moved into blob storage. An upload
-belongs to the user who started it (to anyone else it does not exist) and is forgotten, with
-its staged bytes, once it expires. Starting an upload of a blob this user already has one
-running for returns that upload, so a client that restarted learns from the server which
-chunks it still has to send.
+and as often as it needs (each with its own sha256), asks which arrived, and completes: only
+a whole that hashes to the announced sha256 is moved into blob storage. An upload belongs to
+the user who started it (to anyone else it does not exist) and is forgotten, with its staged
+bytes, once it expires. Starting an upload of a blob this user already has one running for
+returns that upload, so a client that restarted learns from the server which chunks it
+still has to send.
+
+Each byte is hashed once on the server: into the whole upload's running hash
+(:mod:`.running`), as the chunks arrive. A chunk's own sha256 is recorded, not checked on
+arrival (that would be a second pass over every byte); when the whole does not match,
+completing hashes each staged chunk, drops those that differ from the sha256 sent with them
+and answers 409 naming them, so the client sends only those again. Nothing is stored until
+the whole matches.
 
 Chunks are written at their offset into one staging file per upload (``DATA_DIR/uploads``),
 so completing moves a single file into place instead of copying every chunk.
@@ -29,8 +36,8 @@ from sqlalchemy import Connection, Row, delete, select
 from labstore.errors import Conflict, InvalidInput, NotFound
 from labstore.schema.blobs import is_sha256
 from labstore.server.blobs.catalog import BlobCatalog
-from labstore.server.blobs.running import RunningHashes
-from labstore.server.blobs.storage import BlobStorage, ChecksumMismatch, VerifyingReader
+from labstore.server.blobs.running import RunningHashes, chunk_digests
+from labstore.server.blobs.storage import BlobStorage, ChecksumMismatch
 from labstore.server.database import Database
 from labstore.server.inserts import insert_missing
 from labstore.server.reads import Reader
@@ -172,20 +179,19 @@ class Uploads:
 
     # sending ----------------------------------------------------------------------------
     def put_chunk(self, ident: str, number: int, sha256: str | None, body: Iterable[bytes]) -> bool:
-        """Write chunk ``number`` of upload ``ident`` after checking it; returns whether it
-        is new (a chunk sent again is verified and then left as it was).
+        """Write chunk ``number`` of upload ``ident`` and record the sha256 sent with it;
+        returns whether it is new (a chunk sent again is read and left as it was).
 
         Raises:
             NotFound: No such upload of the caller.
             InvalidInput: No or a malformed chunk sha256, a number out of range, a wrong
-                length (ChecksumMismatch: bytes that hash to anything else). Nothing is kept.
+                length. Nothing is recorded.
         """
         if not is_sha256(sha256):
             raise InvalidInput(
                 "X-Chunk-Sha256: send the sha256 of the chunk (64 lowercase hex digits)",
                 {"path": "X-Chunk-Sha256"},
             )
-        assert sha256 is not None
         with self.db.engine.connect() as conn:
             row = self._row(conn, ident)
             done = conn.execute(
@@ -201,18 +207,15 @@ class Uploads:
             )
         offset = number * row.chunk_size
         expected = min(row.chunk_size, row.size - offset)
-        reader = VerifyingReader(sha256, _at_most(body, expected, number))
-        if done is not None:
-            for _ in reader:
-                pass
-        else:
-            self._write_at(ident, offset, reader)
-        if reader.size != expected:
+        pieces = _at_most(body, expected, number)
+        # Bytes of a chunk that arrived before are not written again: the running hash may
+        # have read them already.
+        length = sum(map(len, pieces)) if done else self._write_at(ident, offset, pieces)
+        if length != expected:
             raise InvalidInput(
-                f"chunk {number} has {reader.size} bytes; it must have {expected}",
+                f"chunk {number} has {length} bytes; it must have {expected}",
                 {"path": "body", "expected": expected},
             )
-        reader.verify()
         with self.db.write() as conn:
             self._row(conn, ident)  # still there (not completed or expired meanwhile)
             insert_missing(
@@ -228,17 +231,19 @@ class Uploads:
         self.hashes.advance(ident, self._staged(ident), row.chunk_size, row.size, received)
         return done is None
 
-    def _write_at(self, ident: str, offset: int, chunks: Iterable[bytes]) -> None:
+    def _write_at(self, ident: str, offset: int, chunks: Iterable[bytes]) -> int:
+        """Write ``chunks`` into the staged file from ``offset``; returns how many bytes."""
         try:
             fd = os.open(self._staged(ident), os.O_WRONLY)
         except FileNotFoundError:
             raise NotFound(f"no upload {ident!r}", {"upload": ident}) from None
+        written = 0
         try:
             for piece in chunks:
-                os.pwrite(fd, piece, offset)
-                offset += len(piece)
+                written += os.pwrite(fd, piece, offset + written)
         finally:
             os.close(fd)
+        return written
 
     # finishing --------------------------------------------------------------------------
     def complete(self, ident: str) -> tuple[dict[str, Any], bool]:
@@ -246,9 +251,11 @@ class Uploads:
         whether the blob is new to the caller.
 
         Raises:
-            Conflict: Chunks are missing (``details["missing"]`` lists them).
-            ChecksumMismatch: The whole does not hash to the upload's sha256; the upload is
-                dropped and nothing is stored.
+            Conflict: Chunks are missing (``details["missing"]`` lists them), also because
+                they did not match the sha256 sent with them and were dropped
+                (``details["damaged"]``); send those again, then complete.
+            ChecksumMismatch: The whole does not hash to the upload's sha256 although every
+                chunk matches its own; the upload is dropped and nothing is stored.
         """
         with self.db.engine.connect() as conn:
             row = self._row(conn, ident)
@@ -260,26 +267,66 @@ class Uploads:
                 {"missing": missing[:1000]},
             )
         staged = self._staged(ident)
-        hashed = self.hashes.finish(ident, info["chunks"])
         try:
-            if hashed is not None and hashed != row.sha256:
-                raise ChecksumMismatch(
-                    f"the content hashes to {hashed}, not {row.sha256}: nothing was stored; "
-                    "start the upload again",
-                    {"expected": row.sha256, "found": hashed},
-                )
-            size = self.storage.write_file(row.sha256, staged, verified=hashed is not None)
-        except ChecksumMismatch:
-            self.abort(ident)
-            raise
+            hashed = self.hashes.finish(
+                ident, staged, row.chunk_size, row.size, set(info["received"])
+            )
+            if hashed != row.sha256:
+                self._refuse(row)
+            size = self.storage.write_file(row.sha256, staged, verified=True)
         except FileNotFoundError:
             raise Conflict(f"upload {ident} is being completed by another request") from None
+        finally:
+            self.hashes.forget(ident)
         catalog = BlobCatalog(self.reader)
         with self.db.write() as conn:
             known = catalog.size(conn, row.sha256) is not None
             catalog.record(conn, row.sha256, size)
             conn.execute(delete(self.uploads).where(self.uploads.c.id == ident))
         return {"sha256": row.sha256, "size": size}, not known
+
+    def _refuse(self, row: Row[Any]) -> None:
+        """The running hash of upload ``row`` does not match: hash the staged file again,
+        whole and per chunk, and find out why. Returns only when the file is right after
+        all (a chunk's bytes were rewritten after the running hash read them).
+
+        Raises:
+            Conflict: Chunks differ from the sha256 sent with them; they are dropped.
+            ChecksumMismatch: Every chunk matches its sha256 but the whole does not match
+                the upload's; the upload is dropped.
+        """
+        whole, found = chunk_digests(self._staged(row.id), row.chunk_size, row.size)
+        if whole == row.sha256:
+            return
+        with self.db.engine.connect() as conn:
+            sent = {
+                number: digest
+                for number, digest in conn.execute(
+                    select(self.chunks.c.number, self.chunks.c.sha256).where(
+                        self.chunks.c.upload_id == row.id
+                    )
+                )
+            }
+        damaged = [number for number, digest in enumerate(found) if sent.get(number) != digest]
+        if not damaged:
+            self.abort(row.id)
+            raise ChecksumMismatch(
+                f"the content hashes to {whole}, not {row.sha256}: nothing was stored; "
+                "start the upload again",
+                {"expected": row.sha256, "found": whole},
+            )
+        with self.db.write() as conn:
+            self._row(conn, row.id)
+            conn.execute(
+                delete(self.chunks).where(
+                    self.chunks.c.upload_id == row.id, self.chunks.c.number.in_(damaged)
+                )
+            )
+        raise Conflict(
+            f"upload {row.id}: {len(damaged)} chunks do not hash to the sha256 sent with them "
+            "(changed on the way); they were dropped: send them again, then complete",
+            {"missing": damaged[:1000], "damaged": damaged[:1000]},
+        )
 
     def abort(self, ident: str) -> None:
         """Forget upload ``ident`` and its staged bytes.

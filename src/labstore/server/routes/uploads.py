@@ -45,8 +45,8 @@ def describe_upload(ident: str, uploads: UploadsDep) -> dict[str, Any]:
 
 @router.put("/{ident}/chunks/{number}")
 async def put_chunk(ident: str, number: int, request: Request, uploads: UploadsDep) -> Any:
-    """Chunk ``number`` as the body, its sha256 in ``X-Chunk-Sha256``: 201, or 200 if it
-    had arrived before."""
+    """Chunk ``number`` as the body, its sha256 in ``X-Chunk-Sha256`` (checked when the upload
+    completes): 201, or 200 if it had arrived before."""
     sha256 = request.headers.get("x-chunk-sha256")
     new = await run_in_threadpool(uploads.put_chunk, ident, number, sha256, body_in_thread(request))
     return JSONResponse({"number": number}, status_code=201 if new else 200)
@@ -54,8 +54,8 @@ async def put_chunk(ident: str, number: int, request: Request, uploads: UploadsD
 
 @router.post("/{ident}/complete")
 def complete_upload(ident: str, uploads: UploadsDep) -> JSONResponse:
-    """Hash the whole, store it as a blob and forget the upload: 201 (200 if the caller
-    could read the blob before)."""
+    """Check the whole, store it as a blob and forget the upload: 201 (200 if the caller
+    could read the blob before); 409 naming the chunks to send (again) first."""
     info, new = uploads.complete(ident)
     return JSONResponse(info, status_code=201 if new else 200)
 
