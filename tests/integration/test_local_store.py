@@ -335,10 +335,10 @@ def test_local_answers_are_stubs_that_load_on_first_use(app, world, tmp_path):
     found = offline.Subject.where({"nickname__startswith": "ZM_"})
     assert isinstance(found, list) and len(found) == 5
     assert list.__len__(found) == 0  # no object made yet: the list holds the ids
-    assert all("_stub" in vars(x) for x in found)  # only ids were read
+    assert not any("_meta" in vars(x) for x in found)  # only ids were read
     assert [x.location for x in found] == [x.location for x in writer.Subject.all()]
     assert [x.nickname for x in found] == [f"ZM_{i}" for i in range(5)]
-    assert not any("_stub" in vars(x) for x in found)
+    assert all("_meta" in vars(x) and x._stub is None for x in found)
     assert found[0] == writer.get(found[0].location)
     again = offline.Subject.where({"nickname": "ZM_1"})
     offline.local_store.clear()  # the object leaves the store before it is first used

@@ -20,7 +20,7 @@ from labstore.schema.values import coerce_field, coerce_kind, to_json_value
 
 META_NAMES = ("location", *(f.name for f in COMMON_FIELDS))
 _COMMON_KINDS = {f.name: f.kind for f in COMMON_FIELDS}
-# An object's state; a stub (see LabObject.stub) has none of it until first used.
+# An object's state; a stub (see LabObject.stubs) has none of it until first used.
 _STATE = frozenset({"_meta", "_values", "_pending", "_original"})
 StubLoader = Callable[[str], dict[str, Any]]
 
@@ -44,9 +44,14 @@ class LabObject:
     """
 
     _model: ClassVar[Model]
+    _prefix: ClassVar[str]  # "pack/model/": a location less its id
     _registry: ClassVar[Registry]
     _source: ClassVar[ObjectSource | None] = None
     __hash__ = None  # type: ignore[assignment]  # objects are mutable
+    # A stub's id and loader (see stubs) in slots: making one then allocates no dict.
+    __slots__ = ("__dict__", "__weakref__", "_loader", "_stub")
+    _stub: str | None
+    _loader: StubLoader | None
     # Per instance: identity from the server, field values, unsaved parents, values as stored.
     _meta: dict[str, Any]
     _values: dict[str, Any]
@@ -69,41 +74,42 @@ class LabObject:
     def stubs(cls, ids: Iterable[str], loader: StubLoader) -> list[LabObject]:
         """Stored objects known by their ids alone, whose state ``loader(location)`` (the
         JSON form) gives on first use: a query answering many objects builds only these."""
-        new = cls.__new__
+        new, set_stub, set_loader = cls.__new__, _SET_STUB, _SET_LOADER
         out = []
         for ident in ids:  # a plain loop: this runs once per row of large answers
             obj = new(cls)
-            state = obj.__dict__
-            state["_stub"] = ident
-            state["_loader"] = loader
+            set_stub(obj, ident)
+            set_loader(obj, loader)
             out.append(obj)
         return out
 
     def __getattr__(self, name: str) -> Any:
-        # Reached only when an attribute is missing: the state of a stub, loaded now.
-        state = self.__dict__
-        if "_stub" not in state or name not in _STATE:
+        # Reached only when an attribute is missing: a stub slot never set (the object is
+        # no stub), or the state of a stub, loaded now.
+        if name in _STUB_SLOTS:
+            return None
+        stub, loader = self._stub, self._loader
+        if stub is None or loader is None or name not in _STATE:
             raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
-        self._fill(state["_loader"](f"{self._model.key}/{state['_stub']}"))
-        del state["_stub"], state["_loader"]
-        return state[name]
+        self._fill(loader(self._prefix + stub))
+        return self.__dict__[name]
 
     # identity -----------------------------------------------------------------------------
     @property
     def location(self) -> str | None:
         """``pack/model/id`` once stored; ``None`` for an object the server has not seen."""
-        stub = self.__dict__.get("_stub")
+        stub = self._stub
         if stub is not None:
-            return f"{self._model.key}/{stub}"
+            return self._prefix + stub
         value = self._meta.get("location")
         return str(value) if value is not None else None
 
     @property
     def id(self) -> str | None:
         """Short random identifier, unique within the model."""
-        stub = self.__dict__.get("_stub")
+        stub = self._stub
         if stub is not None:
-            return str(stub)
+            return stub
         return self._meta.get("id")
 
     @property
@@ -176,6 +182,8 @@ class LabObject:
         object.__setattr__(self, "_values", values)
         object.__setattr__(self, "_pending", {})
         object.__setattr__(self, "_original", dict(values))
+        _SET_STUB(self, None)  # a stub's state is here now
+        _SET_LOADER(self, None)
 
     def to_json(self, *, only_changed: bool = False) -> dict[str, Any]:
         """The fields as the server takes them (relations as locations)."""
@@ -241,6 +249,11 @@ class LabObject:
         if not isinstance(other, LabObject) or other._model.key != self._model.key:
             return NotImplemented
         return self.location == other.location and self._values == other._values
+
+
+_STUB_SLOTS = frozenset({"_stub", "_loader"})
+_SET_STUB = vars(LabObject)["_stub"].__set__  # the slots' own setters (no __setattr__ rules)
+_SET_LOADER = vars(LabObject)["_loader"].__set__
 
 
 def _field_property(model: Model, name: str) -> property:
@@ -315,6 +328,7 @@ def build_model_class(
     """The Python class for ``model``, bound to the session that loads its relations."""
     namespace: dict[str, Any] = {
         "_model": model,
+        "_prefix": f"{model.key}/",
         "_registry": registry,
         "_source": source,
         "__doc__": model.doc,
