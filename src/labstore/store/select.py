@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Select, func, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import Boolean
 
 from labstore.query.ast import TRUE, Node, OrderKey
 from labstore.query.compile import Compiler, column_name
@@ -24,6 +27,42 @@ ReturnTree = Mapping[str, "ReturnTree"]
 class RowPage:
     rows: list[RowMapping]
     next: str | None
+
+
+@dataclass(frozen=True)
+class ScopePart:
+    """One of the disjoint conditions a scope splits into for counting (see ``count_statement``)."""
+
+    condition: ColumnElement[bool]
+    drives: bool = False
+    """The part is known to pick few rows: the count should find them through the part's own
+    indexes and test the query's conditions on each, instead of walking an index of those
+    conditions."""
+
+
+class unindexed(FunctionElement[bool]):
+    """A condition no index may drive (SQLite's unary ``+``); the condition itself elsewhere.
+
+    SQLite plans without per-value statistics, so it walks the index of a query's filter even
+    when the other condition picks a handful of rows; ``+(...)`` makes it take that other
+    condition's index instead.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "unindexed"
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: Any, **kw: Any) -> str:
+    (condition,) = list(element.clauses)
+    return str(compiler.process(condition, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    (condition,) = list(element.clauses)
+    return f"+({compiler.process(condition, **kw)})"
 
 
 def _scope(compiler: Compiler, model: Model) -> ColumnElement[bool]:
@@ -83,25 +122,31 @@ def select_page(
     return RowPage(rows, next_cursor)
 
 
-def _scope_parts(compiler: Compiler, model: Model) -> list[ColumnElement[bool]]:
+def _scope_parts(compiler: Compiler, model: Model, conn: Connection | None) -> list[ScopePart]:
     """The scope as disjoint conditions, when the visibility rule offers them."""
     parts = getattr(compiler.visible, "parts", None)
     if parts is None:
-        return [_scope(compiler, model)]
-    return list(parts(model, compiler.table_for(model)))
+        return [ScopePart(_scope(compiler, model))]
+    return list(parts(model, compiler.table_for(model), conn))
 
 
-def count_statement(compiler: Compiler, model: Model, node: Node = TRUE) -> Select[Any]:
+def count_statement(
+    compiler: Compiler, model: Model, node: Node = TRUE, conn: Connection | None = None
+) -> Select[Any]:
     """How many rows match ``node``: one count per disjoint part of the scope, added up.
 
     Each part is a condition an index can drive (rows of the user's shared groups, say), where
-    their OR would make the database test every row of the table.
+    their OR would make the database test every row of the table. ``conn``, when given, lets
+    the scope look at the data to choose its parts' plans.
     """
     table = compiler.table_for(model)
     where = compiler.where(model, node)
     counts = [
-        select(func.count()).select_from(table).where(part, where).scalar_subquery()
-        for part in _scope_parts(compiler, model)
+        select(func.count())
+        .select_from(table)
+        .where(part.condition, unindexed(where) if part.drives else where)
+        .scalar_subquery()
+        for part in _scope_parts(compiler, model, conn)
     ]
     total: ColumnElement[Any] = counts[0]
     for count in counts[1:]:
@@ -110,7 +155,7 @@ def count_statement(compiler: Compiler, model: Model, node: Node = TRUE) -> Sele
 
 
 def count_rows(conn: Connection, compiler: Compiler, model: Model, node: Node = TRUE) -> int:
-    return int(conn.execute(count_statement(compiler, model, node)).scalar_one())
+    return int(conn.execute(count_statement(compiler, model, node, conn)).scalar_one())
 
 
 def fetch_related(
