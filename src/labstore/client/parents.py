@@ -15,9 +15,8 @@ sync committing in between cannot mix two states of the store into one answer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
-from labstore.query.ast import And, Condition, Node, Not, Or, map_items
+from labstore.query.ast import And, Condition, Node, Not, Or, Related, map_items
 from labstore.schema.registry import Registry
 from labstore.schema.types import Model
 
@@ -40,7 +39,7 @@ class KnownParents:
             return map_items(node, lambda item: self.rewrite(model, item))
         if model.relation(node.relation) is None:  # children: many rows, left to SQLite
             child = self.registry.children(model)[node.relation].child
-            return replace(node, node=self.rewrite(child, node.node))
+            return Related(node.relation, self.rewrite(child, node.node))
         parent = self.registry.parent(model, node.relation)
         inner = self.rewrite(parent, node.node)  # a grandparent's condition first
         found = self.ids(parent, inner)
@@ -48,4 +47,4 @@ class KnownParents:
             return FALSE
         if len(found) == 1:
             return Condition(node.relation, "exact", found[0])
-        return replace(node, node=inner)
+        return Related(node.relation, inner)

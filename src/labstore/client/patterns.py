@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Column, Index, Table, UniqueConstraint, bindparam, func, select, text
 
 from labstore.client.statements import StatementRunner
-from labstore.query.ast import And, Condition, Node, Not, Or, map_items
+from labstore.query.ast import And, Condition, Node, Not, Or, Related, map_items
 from labstore.query.compile import TableFor, compare
 from labstore.schema.registry import Registry
 from labstore.schema.types import Model
@@ -57,7 +56,7 @@ class DistinctValues:
             target = self.registry.parent(model, node.relation)
         else:
             target = self.registry.children(model)[node.relation].child
-        return replace(node, node=self.rewrite(target, node.node))
+        return Related(node.relation, self.rewrite(target, node.node))
 
     def _condition(self, model: Model, cond: Condition) -> Node:
         field = model.field(cond.field)

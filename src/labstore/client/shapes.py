@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select
 
-from labstore.query.ast import And, Condition, Node, Not, Or
+from labstore.query.ast import And, Condition, Node, Not, Or, Related
 
 BOUND_LOOKUPS = frozenset({"exact", "gt", "gte", "lt", "lte", "in", "range"})
 _SCALARS = (str, int, float, Decimal, dt.date)  # bool is an int; datetime a date
@@ -59,7 +58,7 @@ def parameterize(node: Node) -> tuple[Hashable, Node, list[Any]]:
             inner_key, inner = walk(item.item)
             return ("Not", inner_key), Not(inner)
         inner_key, inner = walk(item.node)
-        return ("Related", item.relation, inner_key), replace(item, node=inner)
+        return ("Related", item.relation, inner_key), Related(item.relation, inner)
 
     def condition(cond: Condition) -> tuple[Hashable, Node]:
         value, lookup = cond.value, cond.lookup
@@ -70,10 +69,10 @@ def parameterize(node: Node) -> tuple[Hashable, Node, list[Any]]:
                 shaped = [None if v is None else slot(v) for v in value]
                 nulls = tuple(v is None for v in value)
                 placed = shaped if lookup == "in" else tuple(shaped)
-                return ("slots", cond.field, lookup, nulls), replace(cond, value=placed)
+                return ("slots", cond.field, lookup, nulls), Condition(cond.field, lookup, placed)
         elif lookup in BOUND_LOOKUPS and isinstance(value, _SCALARS):
             kind = type(value).__name__
-            return ("slot", cond.field, lookup, kind), replace(cond, value=slot(value))
+            return ("slot", cond.field, lookup, kind), Condition(cond.field, lookup, slot(value))
         return ("lit", cond.field, lookup, _frozen(value)), cond
 
     key, shaped = walk(node)
