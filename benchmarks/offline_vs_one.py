@@ -23,14 +23,14 @@ search's answer is compared between the two sides (ONE's UUIDs are the labstore 
 the store alone (ids only, no objects built), and its SQL run bare.
 ``EXPLAIN QUERY PLAN`` shows which searches scan a whole table.
 
-Last, the sync figure: a real ``labstore serve`` with ``--sync-datasets`` datasets (100,000
+Last, the sync figure: a real ``labstore serve`` with ``--sync-datasets`` datasets (20,000
 by default, loaded through the API: a million would take most of an hour that way), a full
 sync of a fresh local store, then 1% of the datasets changed and a sync again; the bytes of
 ``GET /api/changes`` answers are counted by a transport wrapping ``httpx.HTTPTransport``.
 
 Usage::
 
-    .venv/bin/python benchmarks/offline_vs_one.py           # default run, ~6-8 minutes
+    .venv/bin/python benchmarks/offline_vs_one.py           # default run, about 3 minutes
     .venv/bin/python benchmarks/offline_vs_one.py --quick   # a smoke test, under a minute
     .venv/bin/python benchmarks/offline_vs_one.py --experiments 5000 --datasets 250000
 
@@ -964,7 +964,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
     parser.add_argument("--experiments", type=int, help="experiments (20000)")
     parser.add_argument("--datasets", type=int, help="datasets (1000000; 50 per experiment)")
     parser.add_argument("--subjects", type=int, help="subjects (1000)")
-    parser.add_argument("--sync-datasets", type=int, help="datasets on the sync server (100000)")
+    parser.add_argument("--sync-datasets", type=int, help="datasets on the sync server (20000)")
     parser.add_argument("--runs", type=int, help="timed runs of each search (15)")
     parser.add_argument("--budget", type=float, help="seconds a search may spend on runs (20)")
     parser.add_argument("--skip-sync", action="store_true", help="leave out the sync figure")
