@@ -88,7 +88,7 @@ class Backend:
                 offset=parsed.offset,
                 cursor=parsed.cursor,
             )
-        assert ids == [row["id"] for row in page.rows]
+        assert list(ids) == [row["id"] for row in page.rows] and len(ids) == len(page.rows)
         return [f"{parsed.model.key}/{ident}" for ident in ids]
 
 

@@ -150,3 +150,16 @@ def test_reverse_order_stays_lazy_and_copies_pickle_as_plain_results() -> None:
 
 def test_a_plain_result_list_reverses_too() -> None:
     assert ResultList(made())._reverse_order() == made(IDS[::-1])
+
+
+def test_joined_ids_count_at_once_and_split_when_first_read() -> None:
+    from labstore.client.store import ID_SEPARATOR, JoinedIds
+
+    ids = JoinedIds(ID_SEPARATOR.join(IDS))
+    answer = LazyResultList(ids, Maker())
+    assert len(answer) == len(ids) == 3 and ids._ids is None  # counted, not split
+    assert answer == made() and list(ids) == IDS and ids[1:] == IDS[1:] and ids[-1] == "B"
+    assert answer._reverse_order() == made(IDS[::-1])
+    for empty in (JoinedIds(None), JoinedIds("")):
+        assert len(empty) == 0 and list(empty) == [] and not LazyResultList(empty, Maker())
+    assert list(JoinedIds("ONE")) == ["ONE"] and repr(JoinedIds("A")) == "JoinedIds(['A'])"

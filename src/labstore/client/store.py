@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import sqlalchemy.dialects.sqlite  # noqa: F401  (loaded with labstore, not on the first open)
 from sqlalchemy import (
@@ -373,14 +373,14 @@ class LocalStore:
             row = conn.execute(select(table).where(table.c.id == ident)).mappings().first()
         return None if row is None else self._json(model, row)
 
-    def query_ids(self, parsed: ParsedQuery, *, limit: int | None = None) -> list[str]:
+    def query_ids(self, parsed: ParsedQuery, *, limit: int | None = None) -> JoinedIds:
         """The ids of the objects matching a parsed query, in its order (limit and offset
         apply): what a query answering many objects needs first.
 
-        SQLite joins them into one text, which is split here: a thousand ids then cost one
-        Python string and a split instead of a row tuple and a string each (a third of the
-        time of such a query). The page's ``ORDER BY`` is kept in a subquery, which SQLite
-        runs as it is and hands to ``group_concat`` in that order.
+        SQLite joins them into one text, split when first read: a thousand ids then cost one
+        Python string instead of a row tuple and a string each (a third of the time of such
+        a query). The page's ``ORDER BY`` is kept in a subquery, which SQLite runs as it is
+        and hands to ``group_concat`` in that order.
         """
         wanted = parsed.limit if parsed.limit is not None else limit
 
@@ -400,8 +400,7 @@ class LocalStore:
 
         key = ("ids", tuple(parsed.order), wanted, parsed.offset, parsed.cursor)
         rows = self._run(parsed.model, parsed.node, key, build)
-        joined = rows[0][0] if rows else None
-        return joined.split(ID_SEPARATOR) if joined else []
+        return JoinedIds(rows[0][0] if rows else None)
 
     def rewrite(self, model: Model, node: Node) -> Node:
         """``node`` as the store runs it: pattern conditions as the matching values of their
@@ -492,6 +491,41 @@ class LocalStore:
 
     def _json(self, model: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
         return row_to_json(model, row, self.registry.parent_keys(model))
+
+
+class JoinedIds(Sequence[str]):
+    """An answer's ids as SQLite joined them: counted at once, split when first read (a
+    caller that only counts them, or never makes their objects, pays no string per id)."""
+
+    __slots__ = ("_ids", "_length", "_text")
+
+    def __init__(self, text: str | None) -> None:
+        self._text = text or ""
+        self._length = self._text.count(ID_SEPARATOR) + 1 if self._text else 0
+        self._ids: list[str] | None = None
+
+    def split(self) -> list[str]:
+        if self._ids is None:
+            self._ids = self._text.split(ID_SEPARATOR) if self._text else []
+        return self._ids
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self.split()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.split())
+
+    def __repr__(self) -> str:
+        return f"JoinedIds({self.split()!r})"
 
 
 @dataclass(frozen=True)
