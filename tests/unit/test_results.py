@@ -163,3 +163,18 @@ def test_joined_ids_count_at_once_and_split_when_first_read() -> None:
     for empty in (JoinedIds(None), JoinedIds("")):
         assert len(empty) == 0 and list(empty) == [] and not LazyResultList(empty, Maker())
     assert list(JoinedIds("ONE")) == ["ONE"] and repr(JoinedIds("A")) == "JoinedIds(['A'])"
+
+
+def test_c_code_taking_any_sequence_sees_an_unused_answer_whole() -> None:
+    import json
+
+    import numpy
+    import pandas
+
+    def words() -> LazyResultList:
+        return LazyResultList(list(IDS), lambda ids: [i.lower() for i in ids])
+
+    assert json.dumps({"x": words()}) == '{"x": ["c", "a", "b"]}'
+    assert numpy.array(words()).tolist() == ["c", "a", "b"]
+    assert pandas.Series(words()).tolist() == ["c", "a", "b"]
+    assert ",".join(words()) == "c,a,b" and "-".join([*words()]) == "c-a-b"

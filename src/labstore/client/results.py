@@ -48,9 +48,10 @@ class LazyResultList(ResultList):
     ``repr``, changes) makes the objects once, and the list behaves as the built list after.
     The objects are made all at once, so ``answer[0] is answer[0]`` as in any list.
 
-    C code that reads a list's storage without calling its methods (``json.dumps``'s C
-    encoder, ``numpy.array``, ``str.join``) sees the objects only once the list has been used:
-    hand such code ``list(answer)``.
+    C code that takes any sequence goes through its methods (``json.dumps``, ``numpy.array``,
+    ``pandas``, ``str.join``, ``*answer``: CPython's fast paths are for exact lists only).
+    The exception is C code that demands a ``list`` and then reads its storage directly:
+    ``heapq``'s functions see an unused answer as empty; hand them ``list(answer)``.
     """
 
     __slots__ = ("_ids", "_make")
