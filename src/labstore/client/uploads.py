@@ -67,22 +67,32 @@ class FileDigest:
 
 
 def hash_file(fd: int, start: int, size: int, chunk_size: int = CHUNK_SIZE) -> FileDigest:
-    """Hash the whole and each chunk in one read (the chunks on a helper thread)."""
+    """Hash the whole and each chunk in one read (the chunks on a helper thread).
+
+    The file is read into two buffers in turn: the next piece is read while the helper
+    still hashes the last one (sha256 frees the GIL, so both hashes run at once), and no
+    memory is allocated per piece.
+    """
     whole, current = hashlib.sha256(), hashlib.sha256()
     chunks: list[str] = []
-    offset = in_chunk = 0
+    buffers = (memoryview(bytearray(PIECE)), memoryview(bytearray(PIECE)))
+    offset = in_chunk = turn = 0
     with ThreadPoolExecutor(max_workers=1) as helper:
         pending: Future[None] | None = None
         while offset < size:
-            piece = os.pread(fd, min(PIECE, size - offset, chunk_size - in_chunk), start + offset)
-            if not piece:
+            buffer = buffers[turn]
+            turn ^= 1
+            wanted = min(PIECE, size - offset, chunk_size - in_chunk)
+            got = os.preadv(fd, [buffer[:wanted]], start + offset)
+            if not got:
                 break
+            piece = buffer[:got]
             if pending is not None:
-                pending.result()
-            pending = helper.submit(current.update, piece)  # sha256 frees the GIL: in parallel
+                pending.result()  # done with the other buffer: it is read into next
+            pending = helper.submit(current.update, piece)
             whole.update(piece)
-            offset += len(piece)
-            in_chunk += len(piece)
+            offset += got
+            in_chunk += got
             if in_chunk == chunk_size:
                 pending.result()
                 pending = None

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from labstore.server.blobs.uploads import UploadRules, Uploads
 from labstore.server.reads import Reader
-from labstore.server.routes.blobs import body_in_thread
+from labstore.server.routes.blobs import body_batches_in_thread
 from labstore.server.state import CurrentUser, JsonBody, StateDep
 
 router = APIRouter(prefix="/api/uploads")
@@ -48,7 +48,9 @@ async def put_chunk(ident: str, number: int, request: Request, uploads: UploadsD
     """Chunk ``number`` as the body, its sha256 in ``X-Chunk-Sha256`` (checked when the upload
     completes): 201, or 200 if it had arrived before."""
     sha256 = request.headers.get("x-chunk-sha256")
-    new = await run_in_threadpool(uploads.put_chunk, ident, number, sha256, body_in_thread(request))
+    new = await run_in_threadpool(
+        uploads.put_chunk, ident, number, sha256, body_batches_in_thread(request)
+    )
     return JSONResponse({"number": number}, status_code=201 if new else 200)
 
 
