@@ -3,9 +3,10 @@
 A real ``labstore serve`` (SQLite, blobs on local disk) runs on 127.0.0.1 with one user. One
 file of ``--size`` MiB (1 GiB by default) is moved four ways, each timed on its own:
 
-1. **labstore upload**: ``Session.blobs.put(path)`` in a child process: it hashes the file,
-   asks whether the server has it, and sends it in 8 MiB chunks (4 at a time), each checked on
-   arrival; the server hashes the whole again before storing it;
+1. **labstore upload**: ``Session.blobs.put(path)`` in a child process: it hashes the file
+   (whole and per chunk, in one read), asks whether the server has it, and sends it in 32 MiB
+   chunks (4 at a time), each with its sha256; the server hashes the whole as the chunks
+   arrive and stores it once it matches;
 2. **curl upload**: ``curl -T FILE`` as one ``PUT /api/blobs/{sha256}`` with the same token (the
    server hashes and stores it as it arrives); the sha256 is computed beforehand, untimed;
 3. **labstore download**: ``Session.blobs.download(sha256, dest)`` in a child process: 8 MiB
@@ -21,7 +22,8 @@ labstore's imports included); the timings are measured inside the child, around 
 
 How to read it: ``vs curl`` is labstore's throughput over curl's on the same server (1.0:
 as fast; the target is 0.7 or more), ``vs cp`` is the share of a disk copy's speed. labstore's
-upload also hashes the file before sending it and verifies every chunk, which curl does not.
+upload also hashes the file before sending it (to skip content the server has and to name the
+upload), which curl does not.
 
 Usage::
 

@@ -122,7 +122,8 @@ class BlobClient:
         if _has_fileno(handle):
             size = os.fstat(handle.fileno()).st_size - start
             if size > uploads.CHUNK_SIZE:
-                digest = uploads.hash_file(handle.fileno(), start, size, uploads.CHUNK_SIZE)
+                chunk_size = uploads.chunk_size_for(size)
+                digest = uploads.hash_file(handle.fileno(), start, size, chunk_size)
                 if not self.exists(digest.sha256):
                     uploads.send_chunked(self.transport, digest, progress=progress)
                 elif progress is not None:
