@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -356,4 +357,24 @@ def test_an_interrupted_download_resumes_and_checks_the_hash(
     with pytest.raises(TransportError, match="corrupted"):
         session.blobs.download(sha, tmp_path / "bad.bin")
     assert not (tmp_path / "bad.bin").exists() and not bad_part.exists()
+    session.close()
+
+
+def test_a_server_allowing_smaller_chunks_gets_them(
+    app, state, make_user, tmp_path, small_pieces, monkeypatch
+):
+    """The client cuts at 2 chunks of the smallest size; the server allows only one."""
+    monkeypatch.setattr(uploads, "CHUNK_SIZE", 2 * CHUNK)
+    monkeypatch.setattr(
+        state, "settings", dataclasses.replace(state.settings, max_chunk_bytes=CHUNK)
+    )
+    make_user("alice")
+    path = tmp_path / "big.bin"
+    path.write_bytes(DATA)
+    session, transport = counting_session(app, tmp_path)
+    assert session.blobs.put(path) == SHA
+    starts = [p for m, p in transport.requests if m == "POST" and p == "/api/uploads"]
+    chunk_puts = [p for m, p in transport.requests if "/chunks/" in p]
+    assert len(starts) == 2 and len(chunk_puts) == 6  # refused once, then cut at CHUNK
+    assert session.blobs.read(SHA) == DATA
     session.close()

@@ -64,6 +64,22 @@ def chunk_size_for(size: int) -> int:
     return max(CHUNK_SIZE, min(MAX_CHUNK_SIZE, wanted))
 
 
+def _start_upload(transport: Transport, digest: FileDigest) -> dict[str, Any]:
+    """``POST /api/uploads``; a server that allows only smaller chunks (its
+    ``max_chunk_bytes``) names its maximum, and the upload starts again cut at that size."""
+    body = {"sha256": digest.sha256, "size": digest.size, "chunk_size": digest.chunk_size}
+    try:
+        info: dict[str, Any] = transport.request("POST", "/api/uploads", json=body).json()
+        return info
+    except InvalidInput as exc:
+        allowed = exc.details.get("max") if exc.details.get("path") == "chunk_size" else None
+        if not isinstance(allowed, int) or allowed >= digest.chunk_size:
+            raise
+    body["chunk_size"] = allowed
+    again: dict[str, Any] = transport.request("POST", "/api/uploads", json=body).json()
+    return again
+
+
 @dataclass(frozen=True)
 class FileDigest:
     """The hashes of ``size`` bytes of a file from offset ``start``: whole and per chunk."""
@@ -146,8 +162,7 @@ def send_chunked(
             ``SEND_ROUNDS`` times in a row (the file changes while it is being sent).
         LabstoreError: The transfer failed; calling again resumes where it stopped.
     """
-    body = {"sha256": digest.sha256, "size": digest.size, "chunk_size": digest.chunk_size}
-    info = transport.request("POST", "/api/uploads", json=body).json()
+    info = _start_upload(transport, digest)
     if int(info["chunk_size"]) != digest.chunk_size:  # resuming an upload cut differently
         digest = hash_file(digest.fd, digest.start, digest.size, int(info["chunk_size"]))
     report = LockedProgress(progress)
