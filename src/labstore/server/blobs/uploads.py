@@ -50,7 +50,12 @@ DEFAULT_CHUNK = 8 * 1024 * 1024
 # Held while a piece is written into a staged file. Chunks of one upload arrive together and
 # land in one file, whose writes the kernel serializes anyway, spinning the waiting CPUs;
 # threads waiting for this lock sleep instead, leaving the CPU to the network and hashing.
-_WRITING = threading.Lock()
+# Striped by upload, so different uploads (other files) never wait for each other.
+_WRITING = tuple(threading.Lock() for _ in range(64))
+
+
+def _writing_lock(ident: str) -> threading.Lock:
+    return _WRITING[hash(ident) % len(_WRITING)]
 
 
 @dataclass(frozen=True)
@@ -247,8 +252,9 @@ class Uploads:
             raise NotFound(f"no upload {ident!r}", {"upload": ident}) from None
         written = 0
         try:
+            lock = _writing_lock(ident)
             for batch in batches:
-                with _WRITING:
+                with lock:
                     written += _write_batch(fd, batch, offset + written)
         finally:
             os.close(fd)
