@@ -141,12 +141,14 @@ def count_statement(
     """
     table = compiler.table_for(model)
     where = compiler.where(model, node)
+    # Without conditions there is no index of theirs to steer around: no look at the data.
+    looking = conn if node != TRUE else None
     counts = [
         select(func.count())
         .select_from(table)
         .where(part.condition, unindexed(where) if part.drives else where)
         .scalar_subquery()
-        for part in _scope_parts(compiler, model, conn)
+        for part in _scope_parts(compiler, model, looking)
     ]
     total: ColumnElement[Any] = counts[0]
     for count in counts[1:]:
