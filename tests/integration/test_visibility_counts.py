@@ -1,9 +1,10 @@
 """Counts under the visibility rule: the plan follows the data, the answer stays exact.
 
-A count adds up disjoint parts of the rule (``Visibility.parts``). On SQLite, when a user has
-few objects visible without a share, the direct part is found through the owner and safety
-indexes instead of walking the filter's index; these tests lower the threshold so a handful of
-objects crosses it, and check both sides of it on every database.
+A count adds up parts of the rule (``Visibility.parts``). When a user has few objects visible
+without a share, it counts the shared rows, adds the direct ones found through the owner and
+safety indexes, and takes back those that are both; otherwise it adds two disjoint parts.
+These tests lower the threshold so a handful of objects crosses it, and check both sides of it
+on every database.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from labstore.query.jsonquery import parse_query
 from labstore.server import access
 from labstore.server.auth import Principal
 from labstore.server.reads import Reader
-from labstore.store.engine import read_transaction
 from labstore.store.select import count_statement
 
 SAMPLES = "/api/inventory/sample"
@@ -42,7 +42,7 @@ def _count(api: Any, headers: dict[str, str], **params: str) -> int:
 
 @pytest.fixture
 def samples(api, make_user, token_for, monkeypatch):
-    """olive owns 8 samples named "p" (3 shared with viewer, 1 public) and 2 named "q";
+    """olive owns 8 samples named "p" (4 shared with viewer, one of them public) and 2 "q";
     viewer owns 2 named "p" and 1 named "q". Five or more direct rows count as many."""
     monkeypatch.setattr(access, "FEW_DIRECT_ROWS", 5)
     heads = {name: token_for(make_user(name)) for name in ("olive", "viewer")}
@@ -57,15 +57,18 @@ def samples(api, make_user, token_for, monkeypatch):
             kind = kinds[(first + i) % len(kinds)]  # viewer's "p"s where olive has "q"s
             where = _create(api, heads[owner], SAMPLES, {"name": name, "sample_type": kind})
             _set_access(api, heads[owner], where, safety_level=access.PRIVATE)
-            if owner == "olive" and i < 3:
+            if owner == "olive" and i <= 3:
                 _set_access(api, heads[owner], where, shared_with={"viewer": 1})
-            if owner == "olive" and i == 3:
+            if owner == "olive" and i == 3:  # public and shared: a count must take it once
                 _set_access(api, heads[owner], where, safety_level=access.PUBLIC)
     return heads
 
 
-def test_counts_are_exact_on_both_sides_of_the_threshold(api, samples):
-    # viewer: 3 own + 1 public = 4 direct (few: they drive), olive: 10 (many: the filter drives).
+@pytest.mark.parametrize("few", [0, 5, 1000], ids=["all-many", "threshold-5", "all-few"])
+def test_counts_are_exact_on_both_sides_of_the_threshold(api, samples, monkeypatch, few):
+    # With 5: viewer has 3 own + 1 public = 4 direct rows (few: shared + direct - both),
+    # olive 10 (many: direct + shared-not-direct). 0 and 1000 put everybody on one side.
+    monkeypatch.setattr(access, "FEW_DIRECT_ROWS", few)
     assert _count(api, samples["viewer"], name="p") == 2 + 3 + 1
     assert _count(api, samples["viewer"], name="q") == 1
     assert _count(api, samples["viewer"]) == 3 + 3 + 1
@@ -75,11 +78,20 @@ def test_counts_are_exact_on_both_sides_of_the_threshold(api, samples):
     assert _count(api, {}, name="p") == 1  # anonymous: the public one
 
 
-def _plan(state: Any, user: str, query: dict[str, Any]) -> str:
+def _plan(state: Any, user: str, query: dict[str, Any], stats: dict[str, str] | None = None) -> str:
+    """SQLite's plan of ``user``'s count, after replacing the statistics of ``stats``'s
+    indexes (``sqlite_stat1`` rows) when given."""
     reader = Reader(state.db, Principal(id=user, username=user))
     model = state.registry.model("inventory/sample")
     parsed = parse_query(state.registry, {"__model__": "Sample", "__query__": query})
-    with read_transaction(state.db.engine) as conn:
+    with state.db.engine.connect() as conn:
+        if stats:
+            conn.exec_driver_sql("ANALYZE")
+            for index, stat in stats.items():
+                conn.exec_driver_sql(
+                    "UPDATE sqlite_stat1 SET stat = ? WHERE idx = ?", (stat, index)
+                )
+            conn.exec_driver_sql("ANALYZE sqlite_schema")  # reload them
         statement = count_statement(reader.compiler, model, parsed.node, conn)
         compiled = statement.compile(conn)
         params = tuple(compiled.params[name] for name in compiled.positiontup or ())
@@ -94,3 +106,17 @@ def test_sqlite_finds_a_few_own_rows_through_the_owner_index(state, samples):
     many = _plan(state, "olive", {"name": "p"})
     assert "ix_inventory_sample_owner" in few, few
     assert "ix_inventory_sample_owner" not in many, many
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_seeks_them_even_when_statistics_say_the_owner_has_every_row(state, samples):
+    # A big table of one owner: SQLite's statistics (rows per value, on average) then make
+    # "owner = ?" look as if it matched every row, and it would scan a whole index for a
+    # user who owns nothing. The parts marked rare must still be sought.
+    everything = {
+        "ix_inventory_sample_owner": "1000000 1000000",
+        "ix_inventory_sample_safety_level_project_acl": "1000000 1000000 1000000 1 1",
+    }
+    plan = _plan(state, "viewer", {"name": "p"}, stats=everything)
+    assert "SEARCH inventory_sample USING INDEX ix_inventory_sample_owner (owner=?)" in plan, plan
+    assert "SCAN inventory_sample" not in plan, plan

@@ -8,7 +8,7 @@ Choices that keep both databases (and the client's local replica) giving the sam
 - conditions are null-safe (``NULL`` fails a comparison as ``false``, not ``unknown``), so
   ``Not`` means what it says; ordering puts ``NULL`` first ascending on both databases;
 - ``LIKE`` is case-sensitive on both (the store turns on SQLite's ``case_sensitive_like``);
-  the ``i`` lookups compare ``lower()`` of both sides;
+  the ``i`` lookups compare ``lower()`` of both sides (``ILIKE`` on PostgreSQL);
 - an optional ``visible`` hook restricts every table a query touches, so a relation the
   caller may not see cannot be used to probe it.
 """
@@ -224,7 +224,11 @@ def compare(column: Any, lookup: str, value: Any) -> ColumnElement[bool]:
         return column.like(_pattern(lookup, value), escape="\\")  # type: ignore[no-any-return]
     if lookup in ("icontains", "istartswith", "iendswith"):
         pattern = _pattern(lookup[1:], str(value).lower())
-        return func.lower(column).like(pattern, escape="\\")  # type: ignore[no-any-return]
+        # ILIKE on PostgreSQL (SQLAlchemy writes lower() LIKE lower() on SQLite): the planner
+        # then estimates the pattern from the column's statistics. It has none for lower(name),
+        # guessed 300 of 900,000 rows for a pattern that matches 130,000, and sorted them all
+        # in parallel (190 ms) where walking the default order takes 1 ms.
+        return column.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
     if lookup == "in":
         return column.in_(list(value))  # type: ignore[no-any-return]
     if lookup == "range":

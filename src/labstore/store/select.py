@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, RowMapping, Select, func, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import Boolean
+from sqlalchemy.types import NullType
 
 from labstore.query.ast import TRUE, Node, OrderKey
 from labstore.query.compile import Compiler, column_name
@@ -40,29 +40,58 @@ class ScopePart:
     conditions."""
 
 
-class unindexed(FunctionElement[bool]):
-    """A condition no index may drive (SQLite's unary ``+``); the condition itself elsewhere.
+class _PlanHint(FunctionElement[bool]):
+    """A condition wrapped in a hint for SQLite's planner; the condition itself elsewhere."""
+
+    # Not Boolean: SQLAlchemy would write a Boolean function as "... = 1" on SQLite, and
+    # SQLite reads likelihood() only as a whole term.
+    type = NullType()  # type: ignore[assignment]
+    inherit_cache = True
+
+
+class unindexed(_PlanHint):
+    """A condition no index may drive (SQLite's unary ``+``).
 
     SQLite plans without per-value statistics, so it walks the index of a query's filter even
     when the other condition picks a handful of rows; ``+(...)`` makes it take that other
     condition's index instead.
     """
 
-    type = Boolean()
-    inherit_cache = True
     name = "unindexed"
+    inherit_cache = True
 
 
-@compiles(unindexed)
-def _unindexed(element: unindexed, compiler: Any, **kw: Any) -> str:
+class rare(_PlanHint):
+    """A condition known to hold for few rows (SQLite's ``likelihood(..., 1e-6)``).
+
+    SQLite's statistics give rows per value on average: where one owner has 900,000 rows,
+    ``owner = ?`` looks as if it matched them all, whoever asks, and SQLite scans a whole
+    covering index (50 ms) rather than seek the owner index for a user who owns nothing.
+    Told the term is rare, it seeks; and a seek under a ``LIMIT`` stops, where a scan for rare
+    rows does not.
+    """
+
+    name = "rare"
+    inherit_cache = True
+
+
+def _sole_clause(element: _PlanHint, compiler: Any, **kw: Any) -> str:
     (condition,) = list(element.clauses)
     return str(compiler.process(condition, **kw))
 
 
+compiles(unindexed)(_sole_clause)
+compiles(rare)(_sole_clause)
+
+
 @compiles(unindexed, "sqlite")
 def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
-    (condition,) = list(element.clauses)
-    return f"+({compiler.process(condition, **kw)})"
+    return f"+({_sole_clause(element, compiler, **kw)})"
+
+
+@compiles(rare, "sqlite")
+def _rare_sqlite(element: rare, compiler: Any, **kw: Any) -> str:
+    return f"likelihood({_sole_clause(element, compiler, **kw)}, 0.000001)"
 
 
 def _scope(compiler: Compiler, model: Model) -> ColumnElement[bool]:
@@ -137,18 +166,17 @@ def count_statement(
 
     Each part is a condition an index can drive (rows of the user's shared groups, say), where
     their OR would make the database test every row of the table. ``conn``, when given, lets
-    the scope look at the data to choose its parts' plans.
+    the scope look at the data to choose its parts.
     """
     table = compiler.table_for(model)
     where = compiler.where(model, node)
-    # Without conditions there is no index of theirs to steer around: no look at the data.
-    looking = conn if node != TRUE else None
+    steered = unindexed(where) if node != TRUE else where
     counts = [
         select(func.count())
         .select_from(table)
-        .where(part.condition, unindexed(where) if part.drives else where)
+        .where(part.condition, steered if part.drives else where)
         .scalar_subquery()
-        for part in _scope_parts(compiler, model, looking)
+        for part in _scope_parts(compiler, model, conn)
     ]
     total: ColumnElement[Any] = counts[0]
     for count in counts[1:]:

@@ -234,7 +234,8 @@ def add_server_tables(metadata: MetaData, users: Table) -> None:
         Column("kind", String(8), primary_key=True),  # "user" or "project"
         Column("principal", text_type(NAME_LENGTH), primary_key=True),
         Column("permissions", SmallInteger, nullable=False),  # bits: read write delete share
-        Index("ix_access_share_principal", "kind", "principal"),
+        # Carries the group, so reading a user's shared groups never touches the table.
+        Index("ix_access_share_principal_group", "kind", "principal", "access_group"),
     )
     # The change feed: one row per object, at the sequence number of its latest change.
     # Sequence numbers come from change_counter inside the writing transaction, whose row
