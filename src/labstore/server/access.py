@@ -39,7 +39,8 @@ from sqlalchemy import (
 from labstore.errors import PermissionDenied
 from labstore.schema.types import Model
 from labstore.server.auth import Principal
-from labstore.store.select import ScopePart, rare
+from labstore.store.hints import rare
+from labstore.store.select import ScopePart
 
 PRIVATE, FRIENDLY, PUBLIC = 1, 2, 3
 DEFAULT_SAFETY_LEVEL = FRIENDLY

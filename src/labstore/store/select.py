@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Select, func, select, true
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import NullType
 
 from labstore.query.ast import TRUE, Node, OrderKey
 from labstore.query.compile import Compiler, column_name
 from labstore.query.pagination import decode_cursor, encode_cursor
 from labstore.schema.types import Model
+from labstore.store import order_walk
+from labstore.store.hints import unindexed
 
 ReturnTree = Mapping[str, "ReturnTree"]
 
@@ -40,60 +40,6 @@ class ScopePart:
     conditions."""
 
 
-class _PlanHint(FunctionElement[bool]):
-    """A condition wrapped in a hint for SQLite's planner; the condition itself elsewhere."""
-
-    # Not Boolean: SQLAlchemy would write a Boolean function as "... = 1" on SQLite, and
-    # SQLite reads likelihood() only as a whole term.
-    type = NullType()  # type: ignore[assignment]
-    inherit_cache = True
-
-
-class unindexed(_PlanHint):
-    """A condition no index may drive (SQLite's unary ``+``).
-
-    SQLite plans without per-value statistics, so it walks the index of a query's filter even
-    when the other condition picks a handful of rows; ``+(...)`` makes it take that other
-    condition's index instead.
-    """
-
-    name = "unindexed"
-    inherit_cache = True
-
-
-class rare(_PlanHint):
-    """A condition known to hold for few rows (SQLite's ``likelihood(..., 1e-6)``).
-
-    SQLite's statistics give rows per value on average: where one owner has 900,000 rows,
-    ``owner = ?`` looks as if it matched them all, whoever asks, and SQLite scans a whole
-    covering index (50 ms) rather than seek the owner index for a user who owns nothing.
-    Told the term is rare, it seeks; and a seek under a ``LIMIT`` stops, where a scan for rare
-    rows does not.
-    """
-
-    name = "rare"
-    inherit_cache = True
-
-
-def _sole_clause(element: _PlanHint, compiler: Any, **kw: Any) -> str:
-    (condition,) = list(element.clauses)
-    return str(compiler.process(condition, **kw))
-
-
-compiles(unindexed)(_sole_clause)
-compiles(rare)(_sole_clause)
-
-
-@compiles(unindexed, "sqlite")
-def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
-    return f"+({_sole_clause(element, compiler, **kw)})"
-
-
-@compiles(rare, "sqlite")
-def _rare_sqlite(element: rare, compiler: Any, **kw: Any) -> str:
-    return f"likelihood({_sole_clause(element, compiler, **kw)}, 0.000001)"
-
-
 def _scope(compiler: Compiler, model: Model) -> ColumnElement[bool]:
     table = compiler.table_for(model)
     return compiler.visible(model, table) if compiler.visible is not None else true()
@@ -109,13 +55,16 @@ def page_statement(
     offset: int = 0,
     cursor: str | None = None,
     columns: Sequence[str] | None = None,
+    walk_order: bool = False,
 ) -> Select[Any]:
     """The SELECT of one page (``limit + 1`` rows, so the caller sees whether more follow)
-    of the rows matching ``node`` in ``order``; ``columns`` narrows it (default: all)."""
+    of the rows matching ``node`` in ``order``; ``columns`` narrows it (default: all).
+    ``walk_order`` keeps the conditions' indexes from driving (see ``store.order_walk``)."""
     table = compiler.table_for(model)
+    conditions = compiler.where(model, node)
     # The scope first: SQLite tests terms in order, and the access columns are in every index
     # the server walks, so rows the user may not see are dropped before their table row is read.
-    where = [_scope(compiler, model), compiler.where(model, node)]
+    where = [_scope(compiler, model), unindexed(conditions) if walk_order else conditions]
     if cursor:
         values = decode_cursor(compiler.registry, model, order, cursor)
         where.append(compiler.after(model, order, values))
@@ -140,8 +89,20 @@ def select_page(
     cursor: str | None = None,
 ) -> RowPage:
     """One page of rows matching ``node``, in ``order``, with the cursor of the next page."""
-    stmt = page_statement(compiler, model, node, order, limit=limit, offset=offset, cursor=cursor)
-    rows = list(conn.execute(stmt).mappings().all())
+    page = partial(
+        page_statement, compiler, model, node, order, limit=limit, offset=offset, cursor=cursor
+    )
+    stmt = page()
+    rows = None
+    if conn.dialect.name == "sqlite" and limit is not None and node != TRUE and order:
+        rows = order_walk.rows_by_walking(
+            conn,
+            sorting=stmt,
+            walking=lambda: page(walk_order=True),
+            matching=lambda: _matching(compiler, model, node, order, cursor),
+        )
+    if rows is None:
+        rows = list(conn.execute(stmt).mappings().all())
     next_cursor = None
     if limit is not None and len(rows) > limit:
         rows = rows[:limit]
@@ -149,6 +110,18 @@ def select_page(
         values = [last[column_name(model, k.field)] for k in order]
         next_cursor = encode_cursor(compiler.registry, model, order, values)
     return RowPage(rows, next_cursor)
+
+
+def _matching(
+    compiler: Compiler, model: Model, node: Node, order: Sequence[OrderKey], cursor: str | None
+) -> Select[Any]:
+    """Rows of ``node`` (after ``cursor``) whoever may see them: the look before a walk."""
+    table = compiler.table_for(model)
+    where = [compiler.where(model, node)]
+    if cursor:
+        values = decode_cursor(compiler.registry, model, order, cursor)
+        where.append(compiler.after(model, order, values))
+    return select(table.c.id).where(*where)
 
 
 def _scope_parts(compiler: Compiler, model: Model, conn: Connection | None) -> list[ScopePart]:
