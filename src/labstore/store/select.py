@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    func,
+    literal_column,
+    select,
+    true,
+)
 
 from labstore.query.ast import TRUE, Node, OrderKey
 from labstore.query.compile import Compiler, column_name
@@ -121,7 +130,8 @@ def _matching(
     if cursor:
         values = decode_cursor(compiler.registry, model, order, cursor)
         where.append(compiler.after(model, order, values))
-    return select(table.c.id).where(*where)
+    # A constant, not a column: the filter's index alone answers it, no table row is read.
+    return select(literal_column("1")).select_from(table).where(*where)
 
 
 def _scope_parts(compiler: Compiler, model: Model, conn: Connection | None) -> list[ScopePart]:
