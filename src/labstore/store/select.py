@@ -74,9 +74,7 @@ def page_statement(
     # The scope first: SQLite tests terms in order, and the access columns are in every index
     # the server walks, so rows the user may not see are dropped before their table row is read.
     where = [_scope(compiler, model), unindexed(conditions) if walk_order else conditions]
-    if cursor:
-        values = decode_cursor(compiler.registry, model, order, cursor)
-        where.append(compiler.after(model, order, values))
+    where.extend(_after(compiler, model, order, cursor))
     chosen = [table.c[name] for name in columns] if columns is not None else [table]
     stmt = select(*chosen).where(*where).order_by(*compiler.order_by(model, order))
     if offset:
@@ -121,15 +119,22 @@ def select_page(
     return RowPage(rows, next_cursor)
 
 
+def _after(
+    compiler: Compiler, model: Model, order: Sequence[OrderKey], cursor: str | None
+) -> list[ColumnElement[bool]]:
+    """The condition of the rows after ``cursor`` (none without one)."""
+    if not cursor:
+        return []
+    values = decode_cursor(compiler.registry, model, order, cursor)
+    return [compiler.after(model, order, values)]
+
+
 def _matching(
     compiler: Compiler, model: Model, node: Node, order: Sequence[OrderKey], cursor: str | None
 ) -> Select[Any]:
     """Rows of ``node`` (after ``cursor``) whoever may see them: the look before a walk."""
     table = compiler.table_for(model)
-    where = [compiler.where(model, node)]
-    if cursor:
-        values = decode_cursor(compiler.registry, model, order, cursor)
-        where.append(compiler.after(model, order, values))
+    where = [compiler.where(model, node), *_after(compiler, model, order, cursor)]
     # A constant, not a column: the filter's index alone answers it, no table row is read.
     return select(literal_column("1")).select_from(table).where(*where)
 
