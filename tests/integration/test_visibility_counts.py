@@ -17,6 +17,7 @@ from labstore.query.jsonquery import parse_query
 from labstore.server import access
 from labstore.server.auth import Principal
 from labstore.server.reads import Reader
+from labstore.store.order_walk import query_plan
 from labstore.store.select import count_statement
 
 SAMPLES = "/api/inventory/sample"
@@ -93,10 +94,7 @@ def _plan(state: Any, user: str, query: dict[str, Any], stats: dict[str, str] | 
                 )
             conn.exec_driver_sql("ANALYZE sqlite_schema")  # reload them
         statement = count_statement(reader.compiler, model, parsed.node, conn)
-        compiled = statement.compile(conn)
-        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
-    return "\n".join(str(row[3]) for row in rows)
+        return "\n".join(query_plan(conn, statement))
 
 
 # PostgreSQL chooses from its per-value statistics: there is nothing to steer there.

@@ -77,18 +77,22 @@ def _sorts(conn: Connection, stmt: Select[Any]) -> bool:
             if known is not None:
                 _sorting_shapes.move_to_end(key)
                 return known
-    compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
-    # The values do not change the plan (SQLite has no per-value statistics to read them
-    # with), so the plan is asked with NULLs: no value needs converting for the driver.
-    nulls = (None,) * len(compiled.positiontup or ())
-    plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", nulls).all()
-    sorts = any("TEMP B-TREE FOR" in str(row[3]) and "ORDER BY" in str(row[3]) for row in plan)
+    sorts = any("TEMP B-TREE FOR" in step and "ORDER BY" in step for step in query_plan(conn, stmt))
     if key is not None:
         with _remembering:  # the server's worker threads share it
             _sorting_shapes[key] = sorts
             if len(_sorting_shapes) > _REMEMBERED:
                 _sorting_shapes.popitem(last=False)
     return sorts
+
+
+def query_plan(conn: Connection, stmt: Select[Any]) -> list[str]:
+    """SQLite's plan for ``stmt``: the steps ``EXPLAIN QUERY PLAN`` names, in order."""
+    compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
+    # The values do not change the plan (SQLite has no per-value statistics to read them
+    # with), so the plan is asked with NULLs: no value needs converting for the driver.
+    nulls = (None,) * len(compiled.positiontup or ())
+    return [str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", nulls)]
 
 
 @contextmanager
