@@ -12,7 +12,8 @@
      ├── NotFound               404: no such object, or one the caller may not see
      ├── Conflict               409: the object collides with the server's state
      │    ├── VersionConflict   412: If-Match named a version the server has moved past
-     │    └── RequestInProgress 409: the first request with this Idempotency-Key still runs
+     │    ├── RequestInProgress 409: the first request with this Idempotency-Key still runs
+     │    └── AnswerLost        409: that request's write went through but its answer was lost
      ├── ForbiddenRequest       a request from a session that may not make any
      ├── OfflineError           the server cannot be reached
      ├── TransportError         the HTTP exchange itself failed (timeouts, resets, bad answers)
@@ -29,6 +30,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AnswerLost",
     "AuthenticationError",
     "ConfigError",
     "Conflict",
@@ -136,6 +138,16 @@ class RequestInProgress(Conflict):
     (the answer carries ``Retry-After``). The client's transport does so by itself."""
 
     code = "request_in_progress"
+    status = 409
+
+
+class AnswerLost(Conflict):
+    """The first request with this Idempotency-Key wrote everything it was to write, but its
+    answer was never stored (the server stopped in between). Do not send the request again,
+    under this key or a new one: read the objects it wrote instead. Never retried by itself;
+    ``details["written_at"]`` says when the write went through."""
+
+    code = "answer_lost"
     status = 409
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import uuid
 
 import pytest
 from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
-from labstore.server import create_app
+from labstore.client.transport import Transport
+from labstore.errors import AnswerLost
+from labstore.server import create_app, idempotency
 from labstore.store.engine import read_transaction, write_transaction
 from tests.conftest import fast_settings
+from tests.support.inprocess import AppTransport
 
 SUBJECTS = "/api/experiment/subject"
 
@@ -194,6 +198,67 @@ def test_a_retry_while_the_first_still_runs_is_told_to_come_back(
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "request_in_progress"
     assert again.headers["retry-after"] == "1"
+
+
+def test_a_retry_of_a_write_whose_answer_was_lost_is_told_it_went_through(api, alice, state):
+    """The server stopped between committing a write and storing its answer: its retries are
+    told the write went through (without waiting), not to come back later for ever."""
+    table = state.db.table("idempotency_key")
+    body = {"nickname": "lost-answer"}
+    headers = keyed(alice, "lost")
+    assert api.post(SUBJECTS, json=body, headers=headers).status_code == 201
+    lost_after = dt.timedelta(seconds=state.settings.idempotency_answer_lost_seconds)
+    written = dt.datetime.now(dt.UTC) - lost_after - dt.timedelta(seconds=5)
+    with write_transaction(state.db.engine) as conn:
+        conn.execute(update(table).values(status=None, headers=None, body=None, created=written))
+    began = time.monotonic()
+    again = api.post(SUBJECTS, json=body, headers=headers)
+    assert time.monotonic() - began < state.settings.idempotency_wait_seconds
+    assert again.status_code == 409, again.text
+    error = again.json()["error"]
+    assert error["code"] == "answer_lost"
+    assert "do not send it again" in error["message"] and "'lost'" in error["message"]
+    assert dt.datetime.fromisoformat(error["details"]["written_at"]) == written
+    assert count_subjects(api, alice, "lost-answer") == 1
+
+
+def test_the_client_raises_answer_lost_at_once_and_never_retries_it(app, api, alice, state):
+    """What the Session's transport makes of it: an AnswerLost, after one attempt, while a
+    request still in progress would be retried."""
+    headers = keyed(alice, "lost-client")
+    body = {"nickname": "lost-client"}
+    assert api.post(SUBJECTS, json=body, headers=headers).status_code == 201
+    table = state.db.table("idempotency_key")
+    with write_transaction(state.db.engine) as conn:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        conn.execute(update(table).values(status=None, headers=None, body=None, created=past))
+    client = Transport("http://testserver", transport=AppTransport(app))
+    client.token = alice["Authorization"].removeprefix("Bearer ")
+    sleeps: list[float] = []
+    client.sleep = sleeps.append
+    with pytest.raises(AnswerLost, match="went through") as raised:
+        client.request("POST", SUBJECTS, json=body, headers={"Idempotency-Key": "lost-client"})
+    assert sleeps == [] and "written_at" in raised.value.details
+    assert count_subjects(api, alice, "lost-client") == 1
+
+
+def test_the_key_time_is_when_the_write_commits_not_when_it_began(state, alice):
+    """A long write must not look, the moment it commits, as if its answer had been missing
+    since it began."""
+    table = state.db.table("idempotency_key")
+    pending = idempotency.PendingKey("long-write", "POST /api/batch?")
+    pending.username = "alice"
+    reset = idempotency._pending.set(pending)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    try:
+        with state.db.write() as conn:
+            conn.execute(update(table).values(created=long_ago))  # as if claimed an hour ago
+            before_commit = dt.datetime.now(dt.UTC)
+    finally:
+        idempotency._pending.reset(reset)
+    with read_transaction(state.db.engine) as conn:
+        created = conn.execute(select(table.c.created)).scalar_one()
+    assert created >= before_commit
 
 
 def test_a_retry_refused_because_the_first_went_through_gets_the_first_answer(api, alice):

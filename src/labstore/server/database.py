@@ -47,6 +47,7 @@ class Database:
                 idempotency.settle(key, committed=False)
                 raise
             changes.flush(conn, self)
+            idempotency.stamp(conn, self.table("idempotency_key"), key)
         idempotency.settle(key, committed=True)
 
     def compiler(self, visible: Visible | None = None) -> Compiler:

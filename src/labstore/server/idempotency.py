@@ -13,6 +13,12 @@ body) and, once it is ready, the answer (status, body and the headers that matte
   with the stored answer, marked ``Idempotent-Replayed: true``, waiting for it while the first
   request is still running. (No look-up runs before the request: most keyed writes are first
   attempts, and they pay only for the one insert and for storing their answer.)
+- The key row's time is set again just before its transaction commits (:func:`stamp`), so it
+  says when the write went through. A row still without an answer
+  ``idempotency_answer_lost_seconds`` after that lost it: the server stopped between the
+  commit and storing the answer, which takes milliseconds. Its retries are then told so
+  (:class:`~labstore.errors.AnswerLost`), not to come back later: coming back would never help,
+  and a user told to retry would send the write again under a new key.
 - The same key with another request is a 422 naming the problem.
 - Keys expire after the ``idempotency_key_hours`` setting.
 
@@ -41,6 +47,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labstore.errors import (
+    AnswerLost,
     IdempotencyKeyReused,
     InvalidInput,
     LabstoreError,
@@ -144,6 +151,17 @@ def claim(conn: Connection, table: Table, lifetime: dt.timedelta) -> PendingKey 
         raise DuplicateKey(pending.key) from None
     pending.state = "claiming"
     return pending
+
+
+def stamp(conn: Connection, table: Table, pending: PendingKey | None) -> None:
+    """Set the claimed key's time to now, as its transaction is about to commit.
+
+    The claim's time is the transaction's start; a write that ran for minutes would otherwise
+    look, the moment it commits, as if its answer had been missing for minutes.
+    """
+    if pending is not None:
+        mine = (table.c.username == pending.username) & (table.c.key == pending.key)
+        conn.execute(update(table).where(mine).values(created=utcnow()))
 
 
 def settle(pending: PendingKey | None, *, committed: bool) -> None:
@@ -276,6 +294,7 @@ class IdempotencyMiddleware:
         self.app = app
         self.store = KeyStore(state)
         self.wait_seconds = state.settings.idempotency_wait_seconds
+        self.lost_after = dt.timedelta(seconds=state.settings.idempotency_answer_lost_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -337,6 +356,10 @@ class IdempotencyMiddleware:
                 )
                 await error_response(error)(scope, receive, send)
                 return
+            if row is not None and row.status is None and row.created < utcnow() - self.lost_after:
+                # Committed long ago with no answer: waiting on cannot help (module docstring).
+                await error_response(_lost(pending.key, row.created))(scope, receive, send)
+                return
             if row is not None and row.status is not None:
                 log.info("replaying the answer to key %r of %s", pending.key, pending.username)
                 body = bytes(row.body or b"")
@@ -360,3 +383,12 @@ class IdempotencyMiddleware:
         response = error_response(error)
         response.headers["Retry-After"] = "1"
         await response(scope, receive, send)
+
+
+def _lost(key: str, written: dt.datetime) -> AnswerLost:
+    return AnswerLost(
+        f"the request first sent with Idempotency-Key {key!r} went through at "
+        f"{written:%Y-%m-%d %H:%M:%S} UTC, but its answer was lost (the server "
+        "stopped before storing it): do not send it again; read the objects it wrote instead",
+        {"path": "Idempotency-Key", "written_at": written.isoformat()},
+    )

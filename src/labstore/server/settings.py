@@ -77,6 +77,12 @@ class Settings:
         "told to try again later",
         default=10.0,
     )
+    idempotency_answer_lost_seconds: float = _doc(
+        "How long after a keyed write went through its retries may still wait for its answer; "
+        "past that, with none stored (the server stopped in between), they are told the write "
+        "went through and its answer was lost",
+        default=30.0,
+    )
     argon2_time_cost: int = _doc("argon2 passes when hashing passwords", default=3)
     argon2_memory_kib: int = _doc("argon2 memory per hash, KiB", default=65536)
     auto_migrate: bool = _doc(
