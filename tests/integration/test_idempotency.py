@@ -58,6 +58,14 @@ def test_a_retried_create_returns_the_first_answer(api, alice):
     assert count_subjects(api, alice, "ZM_1") == 2
 
 
+def lose_answers(state, **values):
+    """Every key back to claimed without an answer: a first request still running, or one
+    whose server stopped before storing the answer (with ``created`` in the past)."""
+    table = state.db.table("idempotency_key")
+    with write_transaction(state.db.engine) as conn:
+        conn.execute(update(table).values(status=None, headers=None, body=None, **values))
+
+
 def test_a_key_sent_with_another_request_is_refused_and_changes_nothing(api, alice):
     headers = keyed(alice)
     api.post(SUBJECTS, json={"nickname": "ZM_1"}, headers=headers)
@@ -179,7 +187,6 @@ def test_a_retry_while_the_first_still_runs_is_told_to_come_back(
     database_url, tmp_path, alice, state
 ):
     """The first request claimed the key but has no answer yet (it is still running)."""
-    table = state.db.table("idempotency_key")
     body = {"nickname": "slow"}
     headers = keyed(alice, "running")
     # A second app on the same database, waiting only briefly for a first request to finish.
@@ -189,9 +196,7 @@ def test_a_retry_while_the_first_still_runs_is_told_to_come_back(
         with TestClient(other) as client:
             first = client.post(SUBJECTS, json=body, headers=headers)
             assert first.status_code == 201
-            # Back to the state of a first request still running: key claimed, no answer.
-            with write_transaction(state.db.engine) as conn:
-                conn.execute(update(table).values(status=None, headers=None, body=None))
+            lose_answers(state)  # back to a first request still running
             again = client.post(SUBJECTS, json=body, headers=headers)
     finally:
         other.state.labstore.db.dispose()
@@ -203,14 +208,12 @@ def test_a_retry_while_the_first_still_runs_is_told_to_come_back(
 def test_a_retry_of_a_write_whose_answer_was_lost_is_told_it_went_through(api, alice, state):
     """The server stopped between committing a write and storing its answer: its retries are
     told the write went through (without waiting), not to come back later for ever."""
-    table = state.db.table("idempotency_key")
     body = {"nickname": "lost-answer"}
     headers = keyed(alice, "lost")
     assert api.post(SUBJECTS, json=body, headers=headers).status_code == 201
     lost_after = dt.timedelta(seconds=state.settings.idempotency_answer_lost_seconds)
     written = dt.datetime.now(dt.UTC) - lost_after - dt.timedelta(seconds=5)
-    with write_transaction(state.db.engine) as conn:
-        conn.execute(update(table).values(status=None, headers=None, body=None, created=written))
+    lose_answers(state, created=written)
     began = time.monotonic()
     again = api.post(SUBJECTS, json=body, headers=headers)
     assert time.monotonic() - began < state.settings.idempotency_wait_seconds
@@ -228,10 +231,7 @@ def test_the_client_raises_answer_lost_at_once_and_never_retries_it(app, api, al
     headers = keyed(alice, "lost-client")
     body = {"nickname": "lost-client"}
     assert api.post(SUBJECTS, json=body, headers=headers).status_code == 201
-    table = state.db.table("idempotency_key")
-    with write_transaction(state.db.engine) as conn:
-        past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-        conn.execute(update(table).values(status=None, headers=None, body=None, created=past))
+    lose_answers(state, created=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     client = Transport("http://testserver", transport=AppTransport(app))
     client.token = alice["Authorization"].removeprefix("Bearer ")
     sleeps: list[float] = []

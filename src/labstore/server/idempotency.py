@@ -40,7 +40,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -119,6 +119,11 @@ def bind_user(username: str) -> None:
         pending.username = username
 
 
+def _key_row(table: Table, username: str | None, key: str) -> ColumnElement[bool]:
+    """The condition on one user's key row."""
+    return (table.c.username == username) & (table.c.key == key)
+
+
 def claim(conn: Connection, table: Table, lifetime: dt.timedelta) -> PendingKey | None:
     """Insert this request's key row as the first statements of a write transaction.
 
@@ -136,7 +141,7 @@ def claim(conn: Connection, table: Table, lifetime: dt.timedelta) -> PendingKey 
     if pending is None or pending.username is None or pending.state != "open":
         return None
     now = utcnow()
-    mine = (table.c.username == pending.username) & (table.c.key == pending.key)
+    mine = _key_row(table, pending.username, pending.key)
     conn.execute(delete(table).where(mine, table.c.created < now - lifetime))
     try:
         conn.execute(
@@ -160,7 +165,7 @@ def stamp(conn: Connection, table: Table, pending: PendingKey | None) -> None:
     look, the moment it commits, as if its answer had been missing for minutes.
     """
     if pending is not None:
-        mine = (table.c.username == pending.username) & (table.c.key == pending.key)
+        mine = _key_row(table, pending.username, pending.key)
         conn.execute(update(table).where(mine).values(created=utcnow()))
 
 
@@ -194,7 +199,7 @@ class KeyStore:
 
     def lookup(self, username: str, key: str) -> Row[Any] | None:
         """The key's row, unless it has expired."""
-        where = (self.table.c.username == username) & (self.table.c.key == key)
+        where = _key_row(self.table, username, key)
         with read_transaction(self.state.db.engine) as conn:
             row = conn.execute(select(self.table).where(where)).first()
         return None if row is None or row.created < utcnow() - self.lifetime else row
@@ -205,7 +210,7 @@ class KeyStore:
         with write_transaction(self.state.db.engine) as conn:
             conn.execute(
                 update(self.table)
-                .where(self.table.c.username == pending.username, self.table.c.key == pending.key)
+                .where(_key_row(self.table, pending.username, pending.key))
                 .values(status=status, headers=headers, body=body)
             )
             if time.monotonic() - self._purged > _PURGE_EVERY_SECONDS:
